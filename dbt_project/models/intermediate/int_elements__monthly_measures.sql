@@ -1,0 +1,180 @@
+-- The exact components of the ten elements for every month of every fiscal year with data:
+-- counted and abandoned contacts per channel (rules.md outcomes), website sessions after the
+-- hostname filter, survey numerator (very satisfied + satisfied) and denominator (plus not
+-- satisfied), and ministry-funded amounts in decimal. Months without data are 0 (blank for
+-- satisfaction, decided by the value macro).
+with
+
+calls as (
+    select * from {{ ref('int_calls__outcomes') }}
+),
+
+chats as (
+    select * from {{ ref('int_chats__outcomes') }}
+),
+
+emails as (
+    select * from {{ ref('int_emails__outcomes') }}
+),
+
+texts as (
+    select * from {{ ref('int_texts__outcomes') }}
+),
+
+web as (
+    select * from {{ ref('int_web__sessions') }}
+),
+
+surveys as (
+    select * from {{ ref('int_surveys__normalised') }}
+),
+
+ledger as (
+    select * from {{ ref('int_finance__ledger') }}
+),
+
+elements as (
+    select * from {{ ref('service_data_elements') }}
+),
+
+measures as (
+    select
+        local_date,
+        1 as element_order,
+        cast(outcome = 'counted' as bigint) as count_value,
+        null::bigint as numerator,
+        null::bigint as denominator,
+        null::decimal(38, 4) as exact_amount
+    from calls
+    union all
+    select
+        local_date,
+        2 as element_order,
+        cast(outcome = 'counted' as bigint) as count_value,
+        null::bigint as numerator,
+        null::bigint as denominator,
+        null::decimal(38, 4) as exact_amount
+    from chats
+    union all
+    select
+        local_date,
+        3 as element_order,
+        cast(outcome = 'counted' as bigint) as count_value,
+        null::bigint as numerator,
+        null::bigint as denominator,
+        null::decimal(38, 4) as exact_amount
+    from emails
+    union all
+    select
+        local_date,
+        4 as element_order,
+        cast(outcome = 'counted' as bigint) as count_value,
+        null::bigint as numerator,
+        null::bigint as denominator,
+        null::decimal(38, 4) as exact_amount
+    from texts
+    union all
+    select
+        local_date,
+        5 as element_order,
+        case when is_counted_hostname then sessions else 0 end as count_value,
+        null::bigint as numerator,
+        null::bigint as denominator,
+        null::decimal(38, 4) as exact_amount
+    from web
+    union all
+    select
+        local_date,
+        case channel_reported when 'phone' then 6 else 7 end as element_order,
+        null::bigint as count_value,
+        cast(answer_normalised in ('very satisfied', 'satisfied') as bigint) as numerator,
+        cast(
+            answer_normalised in ('very satisfied', 'satisfied', 'not satisfied') as bigint
+        ) as denominator,
+        null::decimal(38, 4) as exact_amount
+    from surveys
+    where channel_reported in ('phone', 'chat')
+    union all
+    select
+        local_date,
+        8 as element_order,
+        cast(outcome = 'abandoned' as bigint) as count_value,
+        null::bigint as numerator,
+        null::bigint as denominator,
+        null::decimal(38, 4) as exact_amount
+    from calls
+    union all
+    select
+        local_date,
+        9 as element_order,
+        cast(outcome = 'abandoned' as bigint) as count_value,
+        null::bigint as numerator,
+        null::bigint as denominator,
+        null::decimal(38, 4) as exact_amount
+    from chats
+    union all
+    select
+        local_date,
+        10 as element_order,
+        null::bigint as count_value,
+        null::bigint as numerator,
+        null::bigint as denominator,
+        case when ministry_funded then amount else 0 end as exact_amount
+    from ledger
+),
+
+by_month as (
+    select
+        {{ fiscal_year('local_date') }} as fiscal_year,
+        cast(date_trunc('month', local_date) as date) as month_start,
+        element_order,
+        sum(count_value) as count_value,
+        sum(numerator) as numerator,
+        sum(denominator) as denominator,
+        sum(exact_amount) as exact_amount
+    from measures
+    group by all
+),
+
+fiscal_years as (
+    select distinct fiscal_year
+    from by_month
+),
+
+months as (
+    select
+        fiscal_years.fiscal_year,
+        cast(month_series.month_start as date) as month_start
+    from fiscal_years
+    cross join lateral (
+        select unnest(generate_series(
+            {{ fiscal_year_start_of_label('fiscal_years.fiscal_year') }},
+            {{ fiscal_year_start_of_label('fiscal_years.fiscal_year') }} + interval 11 month,
+            interval 1 month
+        )) as month_start
+    ) as month_series
+),
+
+final as (
+    select
+        months.fiscal_year,
+        months.month_start,
+        {{ fiscal_month('months.month_start') }} as fiscal_month,
+        {{ fiscal_quarter('months.month_start') }} as fiscal_quarter,
+        elements.element_order,
+        elements.element,
+        elements.unit,
+        cast(coalesce(by_month.count_value, 0) as bigint) as count_value,
+        cast(coalesce(by_month.numerator, 0) as bigint) as numerator,
+        cast(coalesce(by_month.denominator, 0) as bigint) as denominator,
+        cast(coalesce(by_month.exact_amount, 0) as decimal(38, 4)) as exact_amount
+    from months
+    cross join elements
+    left join by_month
+        on
+            months.fiscal_year = by_month.fiscal_year
+            and months.month_start = by_month.month_start
+            and elements.element_order = by_month.element_order
+)
+
+select * from final
