@@ -118,13 +118,18 @@ def _cell_text(value: object) -> str:
 
 def _ledger_rows(rows: list[list[str]], file_name: str) -> list[tuple[str, int, str, str, str]]:
     """Lines below the first row that holds every required finance header."""
-    for header_index, row in enumerate(rows):
-        names = [cell.strip().lower() for cell in row]
-        if all(column in names for column in FINANCE_COLUMNS):
-            position = {column: names.index(column) for column in FINANCE_COLUMNS}
-            break
-    else:
+    header_index = next(
+        (
+            index
+            for index, row in enumerate(rows)
+            if all(column in [cell.strip().lower() for cell in row] for column in FINANCE_COLUMNS)
+        ),
+        None,
+    )
+    if header_index is None:
         return []
+    names = [cell.strip().lower() for cell in rows[header_index]]
+    position = {column: names.index(column) for column in FINANCE_COLUMNS}
     lines = []
     for row_index in range(header_index + 1, len(rows)):
         row = rows[row_index]
