@@ -1,21 +1,48 @@
-"""The o211 command line. Every command runs through the Dagster definitions."""
+"""The o211 command line. Every command that touches the warehouse runs through the Dagster
+definitions (in process, on the persistent instance), so its runs show in the Dagster UI.
+
+Heavy imports (dagster, ingest, exports) happen inside the commands: `o211 --help` stays quick
+and a package that has not landed yet makes only its own commands fail, with one clear line.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
+import traceback
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import typer
 
-from orchestration.settings import DBT_PROJECT_DIR, DataPaths
+from orchestration.settings import DBT_PROJECT_DIR, KINDS, REPO_ROOT, DataPaths, ensure_dagster_home
 
-app = typer.Typer(no_args_is_help=True, help="Ontario 211 Service Data Schedule pipeline.")
+app = typer.Typer(
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Ontario 211 Service Data Schedule pipeline: extracts in, ministry report out.",
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEMO_SEED = 7
+DEMO_SCALE = 1.0
+
+
+class CommandError(Exception):
+    """A failure the user can act on; printed as one line."""
 
 
 @app.callback()
 def root() -> None:
-    """Ontario 211 Service Data Schedule pipeline: extracts in, ministry report out."""
+    """Ontario 211 Service Data Schedule pipeline: extracts in, ministry report out.
+
+    The data directory is $O211_DATA_DIR (default ./data). Set O211_DEBUG=1 to see tracebacks.
+    """
 
 
 def fail(message: str) -> None:
@@ -24,19 +51,275 @@ def fail(message: str) -> None:
     raise typer.Exit(code=1)
 
 
+def one_line(error: BaseException) -> str:
+    """The message a person needs from an exception, on one line."""
+    from orchestration.runner import describe_failure
+
+    return describe_failure(error)
+
+
+def guarded(function: F) -> F:
+    """Turn any exception into one line and exit code 1 (a traceback only with O211_DEBUG=1)."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except KeyboardInterrupt:
+            fail("interrupted")
+        except Exception as error:
+            if os.environ.get("O211_DEBUG") == "1":
+                traceback.print_exc()
+            fail(one_line(error))
+
+    return wrapper  # type: ignore[return-value]
+
+
+def data_paths() -> DataPaths:
+    """The data directory, made absolute and published to the dbt subprocess."""
+    paths = DataPaths.from_env()
+    paths.export_to_environment()
+    return paths
+
+
+def stage_option_check(stage: str) -> str:
+    from orchestration.partitions import STAGES
+
+    if stage not in STAGES:
+        raise typer.BadParameter(f"choose one of {', '.join(STAGES)}")
+    return stage
+
+
+def fiscal_year_check(value: str | None) -> str | None:
+    from orchestration.partitions import fiscal_year_start
+
+    if value is None:
+        return None
+    try:
+        fiscal_year_start(value)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
+    return value
+
+
+FiscalYear = Annotated[
+    str,
+    typer.Option(
+        "--fiscal-year",
+        help="Fiscal year, April to March, e.g. 2025-26.",
+        callback=fiscal_year_check,
+    ),
+]
+
+
 @app.command()
+@guarded
 def prepare() -> None:
     """Build the dbt manifest that the Dagster definitions read (set-up step)."""
-    paths = DataPaths.from_env()
-    env = {**os.environ, "O211_DATA_DIR": str(paths.root), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    paths = data_paths()
+    ensure_dagster_home()
     dbt = os.path.join(os.path.dirname(sys.executable), "dbt")
     completed = subprocess.run(
-        [dbt, "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)],
-        env=env,
+        [
+            dbt,
+            "parse",
+            "--quiet",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+        ],
+        env={**os.environ, "O211_DATA_DIR": str(paths.root)},
         check=False,
     )
     if completed.returncode != 0:
         fail("dbt parse failed; see the messages above")
+
+
+@app.command()
+@guarded
+def sample(
+    fiscal_year: Annotated[
+        str | None,
+        typer.Option(
+            help="Fiscal year to generate, e.g. 2025-26 (default: the latest whose "
+            "stages are all due).",
+            callback=fiscal_year_check,
+        ),
+    ] = None,
+    scale: Annotated[
+        float, typer.Option(help="1 = a year of Ontario 211 volumes.", min=0.0001)
+    ] = DEMO_SCALE,
+    seed: Annotated[
+        int, typer.Option(help="Random seed; the same seed gives the same files.")
+    ] = DEMO_SEED,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Data directory to write inbox/ and config/ into (default: $O211_DATA_DIR)."
+        ),
+    ] = None,
+) -> None:
+    """Write synthetic extracts of every kind for one fiscal year (no loading)."""
+    from orchestration import runner
+
+    target = out.expanduser().resolve() if out else data_paths().root
+    year = fiscal_year or runner.demo_fiscal_year(date.today())
+    runner.write_sample(target, year, scale, seed)
+    typer.echo(
+        f"Synthetic extracts for {year} (scale {scale:g}, seed {seed}) are in {target / 'inbox'}"
+    )
+
+
+@app.command()
+@guarded
+def ingest() -> None:
+    """Load what is in the inbox: accept, reject or skip each file, and print a table."""
+    from orchestration import runner
+
+    results = runner.ingest(data_paths())
+    runner.print_ingest_table(results)
+
+
+@app.command()
+@guarded
+def build() -> None:
+    """Run the dbt models and tests over the warehouse (dbt build)."""
+    from orchestration import runner
+
+    runner.build(data_paths())
+    typer.echo("Build finished: models and tests passed.")
+
+
+@app.command()
+@guarded
+def report(
+    fiscal_year: FiscalYear,
+    stage: Annotated[str, typer.Option(help="Q2, Q3 or final.", callback=stage_option_check)],
+) -> None:
+    """Write the ministry report (workbook and CSV) of one fiscal year and stage."""
+    from orchestration import runner
+
+    outcome = runner.report(data_paths(), fiscal_year, stage)
+    runner.print_reports([outcome])
+
+
+@app.command()
+@guarded
+def run() -> None:
+    """Ingest, build, and write every stage whose period has ended (missing or out of date)."""
+    from orchestration import runner
+
+    paths = data_paths()
+    runner.print_ingest_table(runner.ingest(paths))
+    runner.build(paths)
+    runner.print_reports(runner.due_reports(paths, date.today()))
+
+
+@app.command()
+@guarded
+def demo() -> None:
+    """Make a synthetic year in an empty data directory, run everything, print the reports."""
+    from orchestration import runner
+
+    paths = data_paths()
+    runner.require_fresh(paths)
+    year = runner.demo_fiscal_year(date.today())
+    runner.write_sample(paths.root, year, DEMO_SCALE, DEMO_SEED)
+    runner.print_ingest_table(runner.ingest(paths))
+    runner.build(paths)
+    outcomes = runner.due_reports(paths, date.today(), fiscal_years=[year])
+    runner.print_reports(outcomes)
+
+
+@app.command()
+@guarded
+def check(
+    file: Annotated[
+        Path, typer.Argument(help="The file to validate.", exists=True, dir_okay=False)
+    ],
+    kind: Annotated[str, typer.Option(help=f"One of: {', '.join(KINDS)}.")],
+) -> None:
+    """Validate a file without loading it; print the problems a rejection would give (exit 1)."""
+    from orchestration import runner
+
+    if kind not in KINDS:
+        raise typer.BadParameter(f"choose one of {', '.join(KINDS)}", param_hint="--kind")
+    if not runner.check(file, kind):
+        raise typer.Exit(code=1)
+
+
+@app.command("finance-template")
+@guarded
+def finance_template(
+    out: Annotated[Path, typer.Option(help="Where to write the blank upload workbook.")] = Path(
+        "ON211_finance_upload_template.xlsx"
+    ),
+) -> None:
+    """Write the blank finance upload workbook (header row, funding-source drop-down, help)."""
+    from orchestration import runner
+
+    written = runner.finance_template(out.expanduser().resolve())
+    typer.echo(f"Finance template written to {written}")
+
+
+@app.command()
+@guarded
+def explain(
+    contact_id: Annotated[str, typer.Argument(help="The contact to explain.")],
+    channel: Annotated[str, typer.Option(help="calls, chats, emails or texts.")] = "calls",
+) -> None:
+    """Show a contact's records, every counting rule tried, and its outcome."""
+    from orchestration import explain as explaining
+
+    if channel not in explaining.CHANNELS:
+        raise typer.BadParameter(
+            f"choose one of {', '.join(explaining.CHANNELS)}", param_hint="--channel"
+        )
+    explaining.print_explanation(data_paths(), channel, contact_id)
+
+
+@app.command()
+@guarded
+def rebuild() -> None:
+    """Recreate the warehouse from archive/ alone, then build (same figures)."""
+    from orchestration import runner
+
+    paths = data_paths()
+    runner.rebuild(paths)
+    runner.build(paths)
+    typer.echo("Warehouse rebuilt from the archive and built.")
+
+
+@app.command()
+@guarded
+def serve(
+    port: Annotated[int, typer.Option(help="Port of the web UI on 127.0.0.1.")] = 3000,
+) -> None:
+    """Start the Dagster web UI and daemon together on 127.0.0.1 (schedules and sensors tick)."""
+    paths = data_paths()
+    home = ensure_dagster_home()
+    dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
+    typer.echo(f"Dagster UI on http://127.0.0.1:{port} (instance {home}, data {paths.root})")
+    completed = subprocess.run(
+        [
+            dagster,
+            "dev",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--module-name",
+            "orchestration.definitions",
+        ],
+        cwd=REPO_ROOT,
+        env={**os.environ, "DAGSTER_HOME": str(home), "O211_DATA_DIR": str(paths.root)},
+        check=False,
+    )
+    if completed.returncode not in (0, -2, 130):
+        fail(f"dagster dev stopped with exit code {completed.returncode}")
 
 
 def main() -> None:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 KINDS: tuple[str, ...] = ("calls", "chats", "emails", "texts", "surveys", "web", "finance")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+# The instance configuration (pools, telemetry) kept under version control; DAGSTER_HOME links it.
+DAGSTER_YAML = REPO_ROOT / "dagster.yaml"
+# Every asset and check that opens the DuckDB file runs in this pool; dagster.yaml limits it to 1.
+WAREHOUSE_POOL = "duckdb_warehouse"
 
 
 @dataclass(frozen=True)
@@ -62,3 +67,37 @@ class DataPaths:
         for folder in (self.warehouse_dir, self.outbox, self.config):
             folder.mkdir(parents=True, exist_ok=True)
         return self
+
+    def export_to_environment(self) -> None:
+        """Publish the absolute data directory for the dbt subprocess.
+
+        dbt runs with the dbt project as its working directory, so a relative `O211_DATA_DIR`
+        (or none) would point its profile at a different warehouse than the one Python uses.
+        """
+        os.environ["O211_DATA_DIR"] = str(self.root)
+        os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+
+def dagster_home() -> Path:
+    """The Dagster instance folder: `$DAGSTER_HOME`, else `<repo>/.dagster` (git-ignored)."""
+    configured = os.environ.get("DAGSTER_HOME")
+    return Path(configured).expanduser().resolve() if configured else REPO_ROOT / ".dagster"
+
+
+def ensure_dagster_home() -> Path:
+    """Make the instance folder exist with the repository's `dagster.yaml`, and export it.
+
+    The repository's `dagster.yaml` holds no paths, so Dagster keeps its storage under whatever
+    DAGSTER_HOME is; a symlink keeps one source of truth (a copy where links are refused).
+    An existing `dagster.yaml` in a DAGSTER_HOME chosen by the user is left alone.
+    """
+    home = dagster_home()
+    home.mkdir(parents=True, exist_ok=True)
+    target = home / "dagster.yaml"
+    if not target.exists() and not target.is_symlink():
+        try:
+            target.symlink_to(DAGSTER_YAML)
+        except OSError:
+            shutil.copyfile(DAGSTER_YAML, target)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home

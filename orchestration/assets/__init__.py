@@ -1,0 +1,1 @@
+"""Asset definitions: ingest per kind, the dbt models, the ministry reports."""

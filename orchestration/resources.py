@@ -1,0 +1,43 @@
+"""Resources: the data directory with its DuckDB warehouse, and the dbt command line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from dagster_dbt import DbtCliResource
+
+from orchestration.project import dbt_project
+from orchestration.settings import DataPaths
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The data directory and its DuckDB file.
+
+    `data_dir` empty means `$O211_DATA_DIR` (default `./data`), read when a run starts, never at
+    import time. Connections are opened briefly and closed before dbt runs (one writer).
+    """
+
+    data_dir: str = ""
+
+    def paths(self) -> DataPaths:
+        if self.data_dir:
+            return DataPaths(Path(self.data_dir).expanduser().resolve())
+        return DataPaths.from_env()
+
+    @contextmanager
+    def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        from ingest.warehouse import connect
+
+        with connect(self.paths().warehouse, read_only=read_only) as con:
+            yield con
+
+
+def build_resources() -> dict[str, object]:
+    return {
+        "warehouse": Warehouse(),
+        "dbt": DbtCliResource(project_dir=dbt_project),
+    }

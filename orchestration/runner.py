@@ -1,0 +1,290 @@
+"""What the o211 commands do, run through the Dagster definitions on the persistent instance.
+
+Each step executes a job of `orchestration.definitions` in process with
+`DagsterInstance.get()` (DAGSTER_HOME, default `<repo>/.dagster`), so every command's runs appear
+in the Dagster UI next to the scheduled ones, and the warehouse pool keeps one writer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+
+from orchestration.partitions import (
+    FISCAL_YEARS,
+    ReportStage,
+    latest_complete_fiscal_year,
+    stage_end_months,
+    stages_due,
+)
+from orchestration.settings import DBT_PROJECT_DIR, KINDS, DataPaths, ensure_dagster_home
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+console = Console(stderr=False)
+progress_console = Console(stderr=True)
+
+# Modules other engineers deliver; a command that needs one that is missing says so plainly.
+_FEATURES = {
+    "ingest.pipeline": "loading extracts (ingest.pipeline)",
+    "ingest.sample": "the synthetic extract generator (ingest.sample)",
+    "exports.report": "the ministry report writer (exports.report)",
+    "exports.template": "the finance template (exports.template)",
+}
+# In-process runs log only problems to the terminal; the full log is in the Dagster UI.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def reporting_stages_seed() -> Path:
+    return DBT_PROJECT_DIR / "seeds" / "reporting_stages.csv"
+
+
+def demo_fiscal_year(today: date) -> str:
+    """The latest fiscal year whose Q2, Q3 and final reports are all due today."""
+    return latest_complete_fiscal_year(today, stage_end_months(reporting_stages_seed()))
+
+
+def describe_failure(error: BaseException) -> str:
+    """One line for a person: what failed, without the machinery around it."""
+    import dagster as dg
+
+    if isinstance(error, dg.DagsterExecutionStepExecutionError) and error.user_exception:
+        return describe_failure(error.user_exception)
+    if isinstance(error, ModuleNotFoundError) and error.name:
+        for module, feature in _FEATURES.items():
+            if (
+                error.name == module
+                or module.startswith(error.name + ".")
+                or error.name.startswith(module)
+            ):
+                return f"{feature} is not available yet"
+    if isinstance(error, ImportError) and error.name in _FEATURES:
+        return f"{_FEATURES[error.name]} is not available yet"
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 400 else text[:397] + "..."
+
+
+@contextmanager
+def working(message: str) -> Iterator[None]:
+    """A spinner on stderr while long work runs."""
+    with progress_console.status(message, spinner="dots"):
+        yield
+
+
+def instance() -> dg.DagsterInstance:
+    import dagster as dg
+
+    ensure_dagster_home()
+    return dg.DagsterInstance.get()
+
+
+def execute(job_name: str, partition_key: str | None = None) -> dg.ExecuteInProcessResult:
+    """Run one job of the code location in this process on the persistent instance."""
+    from orchestration.definitions import defs
+
+    job = defs.resolve_job_def(job_name)
+    with instance() as dagster_instance:
+        return job.execute_in_process(
+            instance=dagster_instance,
+            partition_key=partition_key,
+            run_config=QUIET,
+            tags={"o211/command": "cli", "o211/pid": str(os.getpid())},
+        )
+
+
+def write_sample(out_dir: Path, fiscal_year: str, scale: float, seed: int) -> None:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from ingest.sample import write_sample as generate
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=progress_console, transient=True) as bar:
+        task = bar.add_task(f"Writing synthetic extracts for {fiscal_year}")
+        written: dict[str, int] = {}
+
+        def advance(kind: str, rows: int) -> None:
+            written[kind] = written.get(kind, 0) + rows
+            done = ", ".join(f"{k} {n:,}" for k, n in written.items())
+            bar.update(task, description=f"Writing synthetic extracts for {fiscal_year}: {done}")
+
+        generate(out_dir, fiscal_year, scale, seed, progress=advance)
+
+
+def require_fresh(paths: DataPaths) -> None:
+    """The demo writes a whole year of extracts: refuse a data directory already in use."""
+    if not paths.root.exists():
+        return
+    used = sorted(p.name for p in paths.root.iterdir() if p.name != paths.pii_key_file.name)
+    if used:
+        raise RuntimeError(
+            f"the demo needs an empty data directory, but {paths.root} holds {', '.join(used)}; "
+            "set O211_DATA_DIR to a new folder"
+        )
+
+
+@dataclass(frozen=True)
+class FileRow:
+    """One line of the ingest table, read back from the ingest assets' metadata."""
+
+    kind: str
+    file: str
+    status: str
+    rows: int
+    reason: str
+
+
+def ingest(paths: DataPaths) -> list[FileRow]:
+    paths.ensure()
+    with working("Loading the inbox"):
+        result = execute("ingest")
+    rows: list[FileRow] = []
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        files = materialization.metadata.get("files")
+        kind = materialization.asset_key.path[-1]
+        for entry in json.loads(json.dumps(files.value)) if files is not None else []:
+            rows.append(
+                FileRow(kind, entry["file"], entry["status"], entry["rows"], entry["reason"])
+            )
+    return rows
+
+
+def print_ingest_table(rows: Sequence[FileRow]) -> None:
+    if not rows:
+        console.print("Inbox empty: nothing to load.")
+        return
+    table = Table(title="Ingest")
+    for column in ("kind", "file", "status", "rows", "reason"):
+        table.add_column(column, justify="right" if column == "rows" else "left")
+    colours = {"accepted": "green", "rejected": "red", "duplicate": "yellow"}
+    for row in sorted(rows, key=lambda r: (KINDS.index(r.kind) if r.kind in KINDS else 99, r.file)):
+        style = colours.get(row.status, "")
+        table.add_row(
+            row.kind,
+            row.file,
+            f"[{style}]{row.status}[/]" if style else row.status,
+            f"{row.rows:,}",
+            row.reason,
+        )
+    console.print(table)
+
+
+def build(paths: DataPaths) -> None:
+    paths.ensure()
+    with working("Building the warehouse (dbt build: models and tests)"):
+        execute("build")
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    stage: ReportStage
+    status: str
+    version: int | None
+    paths: tuple[str, ...]
+
+
+def register_fiscal_years(fiscal_years: Sequence[str]) -> None:
+    with instance() as dagster_instance:
+        known = set(dagster_instance.get_dynamic_partitions(FISCAL_YEARS))
+        missing = [year for year in fiscal_years if year not in known]
+        if missing:
+            dagster_instance.add_dynamic_partitions(FISCAL_YEARS, missing)
+
+
+def known_fiscal_years() -> list[str]:
+    with instance() as dagster_instance:
+        return sorted(dagster_instance.get_dynamic_partitions(FISCAL_YEARS))
+
+
+def report(paths: DataPaths, fiscal_year: str, stage: str) -> ReportOutcome:
+    target = ReportStage(fiscal_year, stage)
+    register_fiscal_years([fiscal_year])
+    with working(f"Writing the {target} report"):
+        result = execute("reports", partition_key=str(target.partition_key))
+    metadata: dict[str, Any] = {}
+    for event in result.get_asset_materialization_events():
+        metadata = {
+            k: v.value for k, v in event.step_materialization_data.materialization.metadata.items()
+        }
+    return ReportOutcome(
+        target,
+        str(metadata.get("status", "written")),
+        int(metadata["version"]) if metadata.get("version") is not None else None,
+        tuple(str(metadata[k]) for k in ("workbook", "csv") if metadata.get(k)),
+    )
+
+
+def due_reports(
+    paths: DataPaths, today: date, fiscal_years: Sequence[str] | None = None
+) -> list[ReportOutcome]:
+    """Write every report whose period has ended; unchanged ones are left as they are."""
+    from orchestration.schedules import report_delay_days
+
+    years = list(fiscal_years) if fiscal_years is not None else known_fiscal_years()
+    due = stages_due(today, years, stage_end_months(reporting_stages_seed()), report_delay_days())
+    return [report(paths, stage.fiscal_year, stage.stage) for stage in due]
+
+
+def print_reports(outcomes: Sequence[ReportOutcome]) -> None:
+    if not outcomes:
+        console.print("No report is due.")
+        return
+    table = Table(title="Reports")
+    for column in ("fiscal year", "stage", "status", "version", "files"):
+        table.add_column(column)
+    for outcome in outcomes:
+        table.add_row(
+            outcome.stage.fiscal_year,
+            outcome.stage.stage,
+            outcome.status,
+            f"v{outcome.version}" if outcome.version else "",
+            "\n".join(outcome.paths),
+        )
+    console.print(table)
+
+
+def check(file: Path, kind: str) -> bool:
+    """Validate one file as ingest would; print its problems. True when it would be accepted."""
+    from ingest.pipeline import check_file
+
+    problems = check_file(file, kind)
+    if not problems:
+        console.print(f"[green]{file.name}: accepted[/] (would load as {kind}; nothing was loaded)")
+        return True
+    table = Table(title=f"{file.name}: rejected ({len(problems)} problem(s))")
+    for column in ("row", "column", "value", "problem"):
+        table.add_column(column)
+    for problem in problems:
+        table.add_row(
+            *(
+                str(getattr(problem, field, "") or "")
+                for field in ("row", "column", "value", "problem")
+            )
+        )
+    console.print(table)
+    return False
+
+
+def finance_template(path: Path) -> Path:
+    from exports.template import seed_funding_sources, write_finance_template
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_finance_template(path, seed_funding_sources())
+    return path
+
+
+def rebuild(paths: DataPaths) -> None:
+    paths.ensure()
+    with working("Rebuilding the raw warehouse from archive/"):
+        execute("rebuild_raw")
