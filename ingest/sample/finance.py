@@ -75,12 +75,12 @@ def ledger_for_month(rng: random.Random, period: date) -> list[LedgerLine]:
 
 
 def amount_text(amount: Decimal, style: int) -> str:
-    """Money as finance staff type it: plain, with thousands separators, with $, or (credit)."""
-    plain = f"{abs(amount):.2f}"
+    """Money as finance staff type it: plain, with thousands separators or with $; a credit in
+    accounting brackets, as Excel's accounting format saves it."""
     grouped = f"{abs(amount):,.2f}"
     if amount < 0:
-        return f"({grouped})" if style % 2 == 0 else f"-{plain}"
-    return (plain, grouped, f"${grouped}", grouped)[style % 4]
+        return f"({grouped})"
+    return (f"{amount:.2f}", grouped, f"${grouped}", grouped)[style % 4]
 
 
 def _deterministic_xlsx(workbook: Workbook, path: Path, stamp: datetime) -> None:
