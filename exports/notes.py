@@ -1,0 +1,121 @@
+"""The Notes sheet in words: methodology per element (with the rule values in force) and the
+data-quality warnings of `marts.data_quality_notes`, for the ministry liaison to read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from exports.marts import QualityNote, ReportData
+
+CATEGORY_WORDS = {
+    "unmapped_disposition": "Unmapped disposition",
+    "invalid_survey_answer": "Invalid survey answer",
+    "excluded_hostname": "Excluded website hostname",
+    "missing_day": "Day with no data",
+    "finance_revision": "Revised finance month",
+    "no_valid_survey": "No valid survey response",
+}
+CATEGORY_EXPLANATIONS = {
+    "unmapped_disposition": "wrap-up code not in the disposition seed; counted as service."
+    " Map it in dbt_project/seeds/disposition_categories.csv if it should be excluded",
+    "invalid_survey_answer": "answer that is not very satisfied, satisfied or not satisfied;"
+    " left out of the satisfaction figure",
+    "excluded_hostname": "website sessions on a hostname not in web_hostnames; not counted",
+    "missing_day": "no contact at all on this day: probably a missing extract",
+    "finance_revision": "a later finance upload replaced every earlier line of this month",
+    "no_valid_survey": "no valid survey response in the period: the figure is left blank",
+}
+
+
+@dataclass(frozen=True)
+class Warning:
+    section: str
+    subject: str
+    note: str
+    count: int | None
+    amount: Decimal | None
+
+
+def _rule_lookup(data: ReportData) -> Callable[[str, str], str]:
+    values = {rule.name: rule.value for rule in data.rules}
+
+    def rule(name: str, fallback: str) -> str:
+        value = values.get(name)
+        return f"{value} ({name})" if value not in (None, "") else fallback
+
+    return rule
+
+
+def methodology(data: ReportData) -> list[tuple[str, str]]:
+    """One plain-language paragraph per element of the schedule, in schedule order."""
+    rule = _rule_lookup(data)
+    start, end = data.stage.period_start, data.stage.period_end
+    period = f"Contacts are dated by their local date in Toronto from {start} to {end}."
+    calls_exclusions = (
+        "Each call is one contact id however many transfers it had. Not counted: calls to a"
+        f" queue whose name contains {rule('test_queue_pattern', 'the test pattern')} or"
+        " wrapped up as test; spam (wrap-up code or a caller on the staff blocklist);"
+        " auto dialers (wrap-up code, or a burst of at least"
+        f" {rule('autodialer_min_calls', 'the configured number of')} calls shorter than"
+        f" {rule('autodialer_max_talk_seconds', 'the configured')} seconds of talk from one"
+        f" caller within {rule('autodialer_window_minutes', 'the configured')} minutes; withheld"
+        " numbers are never grouped); static or dead air; calls that never reached a queue."
+    )
+    short_abandon = rule("short_abandon_seconds", "the configured threshold")
+    texts = {
+        "# of Calls": f"{period} {calls_exclusions} A call is counted when an agent answered it.",
+        "# of Chats": f"{period} A chat is counted when a counsellor answered it. Not counted:"
+        " test chats, chats flagged as spam by the platform or wrapped up as spam, auto dialer"
+        " or static, and chats never answered (reported as abandoned).",
+        "# of Emails": f"{period} One email conversation counts once. Not counted: test"
+        " conversations, and those flagged as spam or wrapped up as spam or auto dialer.",
+        "# of Texts": f"{period} One text conversation counts once. Not counted: test"
+        " conversations, those flagged as spam or wrapped up as spam or auto dialer, and"
+        " senders on the staff blocklist.",
+        "# of Website Sessions": f"Sum of web analytics sessions by date from {start} to {end},"
+        f" for the hostnames {rule('web_hostnames', 'listed in the web_hostnames seed')} and rows"
+        " without a hostname. The ministry's definition reads like a survey measure; this"
+        " figure is the analytics session count, the measure 211 can produce.",
+        "Client Satisfaction: Phone Service": "Survey responses about the phone service"
+        " (channel phone, telephone, call or voice). Value = 100 x (very satisfied + satisfied)"
+        " / (very satisfied + satisfied + not satisfied), rounded half-up to one decimal;"
+        " numerator and denominator are in the Basis column. Blank and unrecognised answers"
+        " are left out and listed below; with no valid response the value is blank.",
+        "Client Satisfaction: Chat Service": "Survey responses about the chat service"
+        " (channel chat, webchat, web chat or live chat), computed as for the phone service.",
+        "# of Calls Abandoned": f"{period} Calls that reached a queue and were not answered,"
+        f" after the same exclusions as # of Calls. Abandons shorter than {short_abandon}"
+        " seconds in queue are not counted (0 switches this rule off).",
+        "# of Chats Abandoned": f"{period} Chats never answered by a counsellor, after"
+        " excluding test and spam chats.",
+        "Info and referral service: Ministry-funded Agency Expenditures": "Sum of the finance"
+        f" lines of every month from {start} to {end} whose funding source is ministry-funded"
+        " (funding_sources seed), negative lines included, after revisions (the latest upload"
+        " containing a month replaces that month), exact to the cent.",
+    }
+    paragraphs = []
+    for row in data.schedule:
+        text = texts.get(row.element, "Computed by the dbt marts; see the rules in force below.")
+        paragraphs.append((row.element, text))
+    return paragraphs
+
+
+def _warning(note: QualityNote) -> Warning:
+    section = "Data quality: " + CATEGORY_WORDS.get(note.category, note.category)
+    if note.channel:
+        section += f" ({note.channel})"
+    # The item alone, so a disposition or hostname reads exactly as it arrived.
+    subject = note.item or note.channel or note.category
+    explanation = CATEGORY_EXPLANATIONS.get(note.category, "")
+    text = "; ".join(part for part in (explanation, note.detail) if part)
+    return Warning(section, subject, text, note.count, note.amount)
+
+
+def quality_warnings(data: ReportData) -> list[Warning]:
+    if not data.notes:
+        return [
+            Warning("Data quality", "none", "No data-quality warning for this period.", None, None)
+        ]
+    return [_warning(note) for note in data.notes]

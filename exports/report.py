@@ -1,0 +1,229 @@
+"""Write the ministry report of one fiscal year and stage (report.md), or say why not.
+
+The marts are read into memory through one brief read-only connection, closed before any file
+is written. Files are published atomically and the manifest last, under a lock so two runs for
+the same fiscal year cannot interleave.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import importlib.metadata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from exports.csv_export import csv_bytes
+from exports.marts import ReportData, read_all_report_data, read_report_data, read_stages
+from exports.versions import (
+    ElementChange,
+    InputChange,
+    element_changes,
+    figures_fingerprint,
+    format_value,
+    input_changes,
+    inputs_fingerprint,
+    latest_version,
+    load_manifest,
+    manifest_bytes,
+    next_version_number,
+    replace_file,
+    report_stem,
+    rule_record,
+    sha256_file,
+    source_record,
+    write_new_file,
+)
+from exports.workbook import VersionInfo, build_workbook, workbook_bytes
+from orchestration.settings import DataPaths
+
+TORONTO = ZoneInfo("America/Toronto")
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    status: str  # "written" or "unchanged"
+    fiscal_year: str
+    stage: str
+    version: int
+    xlsx_path: Path
+    csv_path: Path
+    figures: dict[str, Decimal | None]
+    fingerprint: str  # inputs fingerprint: source file hashes + rules fingerprint
+    figures_fingerprint: str
+    reason: str
+
+
+def installed_product_version() -> str:
+    return importlib.metadata.version("o211")
+
+
+def _figures(data: ReportData) -> dict[str, Decimal | None]:
+    return {row.element: row.value for row in data.schedule}
+
+
+def _manifest_figures(data: ReportData) -> dict[str, str | None]:
+    return {row.element: format_value(row.value, row.unit) or None for row in data.schedule}
+
+
+def _is_current(entry: dict[str, Any] | None, data: ReportData) -> bool:
+    return (
+        entry is not None
+        and entry.get("figures_fingerprint") == figures_fingerprint(data)
+        and entry.get("inputs_fingerprint")
+        == inputs_fingerprint(data.sources, data.rules_fingerprint)
+    )
+
+
+@contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """One writer per outbox folder: the manifest is read, extended and replaced under it."""
+    with (folder / ".manifest.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _reason(
+    version: int, changes: list[ElementChange], inputs: list[InputChange], data: ReportData
+) -> str:
+    if not changes:
+        return f"first version of {data.stage.fiscal_year} {data.stage.stage}"
+    moved = [
+        f"{c.element} {format_value(c.previous, c.unit) or 'blank'} -> "
+        f"{format_value(c.new, c.unit) or 'blank'}"
+        for c in changes
+        if c.why != "unchanged"
+    ]
+    files = [f"{c.kind} file {c.name} {c.change}" for c in inputs if c.subject == "file"]
+    rules = [f"rule {c.name} {c.change}" for c in inputs if c.subject == "rule"]
+    parts = [
+        "figures: " + "; ".join(moved) if moved else "figures unchanged",
+        "inputs: " + ", ".join(files + rules) if files or rules else "inputs unchanged",
+    ]
+    return f"changed since v{version - 1}: " + "; ".join(parts)
+
+
+def write_report(
+    paths: DataPaths,
+    fiscal_year: str,
+    stage: str,
+    product_version: str | None = None,
+    now: datetime | None = None,
+) -> ReportResult:
+    """Write `ON211_ServiceDataSchedule_<FY>_<stage>_v<N>.xlsx|csv` unless nothing changed."""
+    data = read_report_data(paths.warehouse, fiscal_year, stage)
+    version_label = product_version or installed_product_version()
+    generated_at = now or datetime.now(UTC)
+    if generated_at.tzinfo is None:
+        raise ValueError("now must be time-zone aware (report times are shown in Toronto time)")
+    folder = paths.outbox / fiscal_year
+    folder.mkdir(parents=True, exist_ok=True)
+    with _folder_lock(folder):
+        return _write_locked(data, folder, version_label, generated_at)
+
+
+def _write_locked(
+    data: ReportData, folder: Path, version_label: str, generated_at: datetime
+) -> ReportResult:
+    fiscal_year, stage = data.stage.fiscal_year, data.stage.stage
+    manifest = load_manifest(folder, fiscal_year)
+    previous = latest_version(manifest, stage)
+    inputs_fp = inputs_fingerprint(data.sources, data.rules_fingerprint)
+    figures_fp = figures_fingerprint(data)
+    if previous is not None and _is_current(previous, data):
+        return ReportResult(
+            status="unchanged",
+            fiscal_year=fiscal_year,
+            stage=stage,
+            version=previous["version"],
+            xlsx_path=folder / previous["files"]["xlsx"]["name"],
+            csv_path=folder / previous["files"]["csv"]["name"],
+            figures=_figures(data),
+            fingerprint=inputs_fp,
+            figures_fingerprint=figures_fp,
+            reason=f"figures and inputs unchanged since v{previous['version']}",
+        )
+
+    version = next_version_number(folder, manifest, fiscal_year, stage)
+    inputs = input_changes(previous, data) if previous else []
+    changes = element_changes(previous, data, inputs, version_label) if previous else []
+    info = VersionInfo(
+        version=version,
+        generated_at=generated_at,
+        product_version=version_label,
+        inputs_fingerprint=inputs_fp,
+        previous_version=previous["version"] if previous else None,
+        element_changes=changes,
+        input_changes=inputs,
+    )
+    stem = report_stem(fiscal_year, stage, version)
+    xlsx_path, csv_path = folder / f"{stem}.xlsx", folder / f"{stem}.csv"
+    # Build both files in memory first: a failure here leaves nothing on disk.
+    xlsx_data = workbook_bytes(build_workbook(data, info))
+    csv_data = csv_bytes(data)
+    write_new_file(xlsx_path, xlsx_data)
+    write_new_file(csv_path, csv_data)
+
+    manifest["versions"].append(
+        {
+            "stage": stage,
+            "stage_kind": data.stage.stage_kind,
+            "period_start": data.stage.period_start.isoformat(),
+            "period_end": data.stage.period_end.isoformat(),
+            "version": version,
+            "generated_at": generated_at.astimezone(TORONTO).isoformat(),
+            "product_version": version_label,
+            "files": {
+                "xlsx": {"name": xlsx_path.name, "sha256": sha256_file(xlsx_path)},
+                "csv": {"name": csv_path.name, "sha256": sha256_file(csv_path)},
+            },
+            "figures": _manifest_figures(data),
+            "figures_fingerprint": figures_fp,
+            "rules_fingerprint": data.rules_fingerprint,
+            "inputs_fingerprint": inputs_fp,
+            "sources": [source_record(s) for s in data.sources],
+            "rules_config": [rule_record(r) for r in data.rules],
+        }
+    )
+    replace_file(folder / "manifest.json", manifest_bytes(manifest))
+    return ReportResult(
+        status="written",
+        fiscal_year=fiscal_year,
+        stage=stage,
+        version=version,
+        xlsx_path=xlsx_path,
+        csv_path=csv_path,
+        figures=_figures(data),
+        fingerprint=inputs_fp,
+        figures_fingerprint=figures_fp,
+        reason=_reason(version, changes, inputs, data),
+    )
+
+
+def due_stages(paths: DataPaths, today: date | None = None) -> list[tuple[str, str]]:
+    """Fiscal year and stage pairs whose period has ended and whose report is missing or stale.
+
+    "Ended" is judged by today's date in Toronto; stale means the figures or the inputs differ
+    from the latest version in the manifest.
+    """
+    local_today = today or datetime.now(TORONTO).date()
+    ended = [s for s in read_stages(paths.warehouse) if s.period_end < local_today]
+    if not ended:
+        return []
+    due = []
+    manifests: dict[str, dict[str, Any]] = {}
+    for data in read_all_report_data(paths.warehouse, ended):
+        fiscal_year, stage = data.stage.fiscal_year, data.stage.stage
+        if fiscal_year not in manifests:
+            manifests[fiscal_year] = load_manifest(paths.outbox / fiscal_year, fiscal_year)
+        if not _is_current(latest_version(manifests[fiscal_year], stage), data):
+            due.append((fiscal_year, stage))
+    return due

@@ -1,0 +1,344 @@
+"""Report versions: manifest, fingerprints, atomic writes and the "Changes" between versions.
+
+report.md: a version once written is never overwritten or deleted; regenerating with unchanged
+figures and inputs writes nothing; a crash leaves the old state or the complete new one.
+Versions are compared by content (figures and inputs), never by file hash, because an .xlsx
+carries the time it was saved.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from exports.marts import ReportData, RuleSetting, ScheduleRow, SourceFile
+
+MANIFEST_NAME = "manifest.json"
+MANIFEST_FORMAT = 1
+
+# Which input kinds feed each element, so "why" names the files that can explain a change.
+# Keys are the ministry's element names verbatim (mission.md).
+ELEMENT_KINDS: dict[str, tuple[str, ...]] = {
+    "# of Calls": ("calls",),
+    "# of Chats": ("chats",),
+    "# of Emails": ("emails",),
+    "# of Texts": ("texts",),
+    "# of Website Sessions": ("web",),
+    "Client Satisfaction: Phone Service": ("surveys",),
+    "Client Satisfaction: Chat Service": ("surveys",),
+    "# of Calls Abandoned": ("calls",),
+    "# of Chats Abandoned": ("chats",),
+    "Info and referral service: Ministry-funded Agency Expenditures": ("finance",),
+}
+
+
+class VersionConflict(FileExistsError):
+    """A report file with the next version's name already exists: refuse to overwrite it."""
+
+
+def report_stem(fiscal_year: str, stage: str, version: int) -> str:
+    return f"ON211_ServiceDataSchedule_{fiscal_year}_{stage}_v{version}"
+
+
+def format_value(value: Decimal | None, unit: str) -> str:
+    """The figure as the CSV and manifest write it: `.` decimal mark, blank when none."""
+    if value is None:
+        return ""
+    if unit == "percent":
+        return f"{value.quantize(Decimal('0.1')):f}"
+    if unit == "currency":
+        return f"{value.quantize(Decimal('0.01')):f}"
+    if value == value.to_integral_value():
+        return f"{value.quantize(Decimal(1)):f}"
+    return f"{value.normalize():f}"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def inputs_fingerprint(sources: list[SourceFile], rules_fingerprint: str) -> str:
+    """sha256 over the sorted source file hashes and the rules fingerprint."""
+    lines = [*sorted(source.sha256 for source in sources), rules_fingerprint]
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def _schedule_content(row: ScheduleRow) -> dict[str, Any]:
+    return {
+        "element_order": row.element_order,
+        "element": row.element,
+        "definition": row.definition,
+        "unit": row.unit,
+        "value": format_value(row.value, row.unit),
+        "numerator": row.numerator,
+        "denominator": row.denominator,
+        "quarters": [format_value(q, row.unit) for q in row.quarters],
+        "basis": row.basis,
+    }
+
+
+def figures_fingerprint(data: ReportData) -> str:
+    """A digest of everything the report shows that comes from the data (not times/versions)."""
+    content = {
+        "stage": [data.stage.stage_kind, str(data.stage.period_start), str(data.stage.period_end)],
+        "schedule": [_schedule_content(row) for row in data.schedule],
+        "monthly": [
+            [str(m.month_start), m.element_order, str(m.value), m.numerator, m.denominator]
+            for m in data.monthly
+        ],
+        "audit": [[a.channel, a.seen, a.outcomes, a.balance_ok] for a in data.audit],
+        "notes": [
+            [n.category, n.channel, n.item, n.count, str(n.amount), n.detail] for n in data.notes
+        ],
+    }
+    return hashlib.sha256(_canonical(content).encode()).hexdigest()
+
+
+def source_record(source: SourceFile) -> dict[str, Any]:
+    return {
+        "kind": source.kind,
+        "file_name": source.file_name,
+        "sha256": source.sha256,
+        "rows": source.rows,
+        "loaded_at": source.loaded_at.isoformat() if source.loaded_at else None,
+        "first_date": str(source.first_date) if source.first_date else None,
+        "last_date": str(source.last_date) if source.last_date else None,
+    }
+
+
+def rule_record(rule: RuleSetting) -> dict[str, str]:
+    return {"name": rule.name, "value": rule.value, "source": rule.source}
+
+
+# --- manifest -------------------------------------------------------------------------------
+
+
+def load_manifest(folder: Path, fiscal_year: str) -> dict[str, Any]:
+    path = folder / MANIFEST_NAME
+    if not path.exists():
+        return {"format": MANIFEST_FORMAT, "fiscal_year": fiscal_year, "versions": []}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"{path} is not valid JSON ({error}); it lists every report version, so it is never"
+            " rewritten blindly: restore it from backup or fix it by hand"
+        ) from error
+    if not isinstance(manifest.get("versions"), list):
+        raise ValueError(f"{path} has no 'versions' list; restore it from backup")
+    return manifest
+
+
+def stage_versions(manifest: dict[str, Any], stage: str) -> list[dict[str, Any]]:
+    return sorted(
+        (v for v in manifest["versions"] if v.get("stage") == stage), key=lambda v: v["version"]
+    )
+
+
+def latest_version(manifest: dict[str, Any], stage: str) -> dict[str, Any] | None:
+    versions = stage_versions(manifest, stage)
+    return versions[-1] if versions else None
+
+
+def next_version_number(
+    folder: Path, manifest: dict[str, Any], fiscal_year: str, stage: str
+) -> int:
+    """One more than any version listed or lying on disk.
+
+    A file on disk but not in the manifest is left by a crash between writing the files and the
+    manifest; it is never reused or overwritten, so its number is skipped.
+    """
+    highest = max((v["version"] for v in stage_versions(manifest, stage)), default=0)
+    prefix = f"ON211_ServiceDataSchedule_{fiscal_year}_{stage}_v"
+    for path in folder.glob(prefix + "*"):
+        number = path.name[len(prefix) :].split(".", 1)[0]
+        if number.isdigit():
+            highest = max(highest, int(number))
+    return highest + 1
+
+
+# --- atomic writes --------------------------------------------------------------------------
+
+
+def _fsync_directory(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
+def _write_temp(folder: Path, data: bytes, suffix: str) -> Path:
+    descriptor, name = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=suffix)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+    return Path(name)
+
+
+def write_new_file(path: Path, data: bytes) -> None:
+    """Write a file that must not exist yet, atomically; refuse loudly when it does.
+
+    A hard link publishes the complete temp file under its final name and fails if the name is
+    taken, so even a race cannot overwrite a version.
+    """
+    if path.exists():
+        raise VersionConflict(
+            f"{path} already exists; report versions are never overwritten. Check manifest.json"
+            " in that folder: another run may be writing this report"
+        )
+    temp = _write_temp(path.parent, data, path.suffix)
+    try:
+        try:
+            os.link(temp, path)
+        except FileExistsError as error:
+            raise VersionConflict(f"{path} appeared while writing; not overwritten") from error
+        except OSError:
+            # Filesystems without hard links: the check above is the guard.
+            os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+    _fsync_directory(path.parent)
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Replace a file atomically (the manifest): readers see the old or the new, never half."""
+    temp = _write_temp(path.parent, data, path.suffix)
+    try:
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    _fsync_directory(path.parent)
+
+
+def manifest_bytes(manifest: dict[str, Any]) -> bytes:
+    return (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+# --- changes between versions -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InputChange:
+    change: str  # "added", "removed", "changed"
+    subject: str  # "file" or "rule"
+    kind: str  # input kind for a file, rule source for a rule
+    name: str
+    previous: str
+    new: str
+
+
+@dataclass(frozen=True)
+class ElementChange:
+    element_order: int
+    element: str
+    unit: str
+    previous: Decimal | None
+    new: Decimal | None
+    difference: Decimal | None
+    why: str
+
+
+def input_changes(previous: dict[str, Any], data: ReportData) -> list[InputChange]:
+    """Files added or removed and rule values changed since the previous version."""
+    changes: list[InputChange] = []
+    old_files = {s["sha256"]: s for s in previous.get("sources", [])}
+    new_files = {s.sha256: s for s in data.sources}
+    for sha, source in new_files.items():
+        if sha not in old_files:
+            changes.append(InputChange("added", "file", source.kind, source.file_name, "", sha))
+    for sha, record in old_files.items():
+        if sha not in new_files:
+            changes.append(
+                InputChange("removed", "file", record["kind"], record["file_name"], sha, "")
+            )
+    old_rules = {r["name"]: r for r in previous.get("rules_config", [])}
+    new_rules = {r.name: r for r in data.rules}
+    for name in sorted(old_rules.keys() | new_rules.keys()):
+        old, new = old_rules.get(name), new_rules.get(name)
+        if old is None and new is not None:
+            changes.append(InputChange("added", "rule", new.source, name, "", new.value))
+        elif new is None and old is not None:
+            changes.append(InputChange("removed", "rule", old["source"], name, old["value"], ""))
+        elif old is not None and new is not None and old["value"] != new.value:
+            changes.append(
+                InputChange("changed", "rule", new.source, name, old["value"], new.value)
+            )
+    if not changes and previous.get("rules_fingerprint") != data.rules_fingerprint:
+        changes.append(
+            InputChange(
+                "changed",
+                "rule",
+                "config",
+                "rules fingerprint",
+                previous.get("rules_fingerprint", ""),
+                data.rules_fingerprint,
+            )
+        )
+    changes.sort(key=lambda c: (c.subject, c.kind, c.name, c.change))
+    return changes
+
+
+def _describe(change: InputChange) -> str:
+    if change.subject == "file":
+        return f"{change.kind} file {change.name} {change.change}"
+    if change.change == "changed":
+        return f"rule {change.name} {change.previous} -> {change.new}"
+    return f"rule {change.name} {change.change}"
+
+
+def element_changes(
+    previous: dict[str, Any], data: ReportData, inputs: list[InputChange], product_version: str
+) -> list[ElementChange]:
+    """One row per element: previous and new year-to-date value and why it moved."""
+    old_figures: dict[str, str] = previous.get("figures", {})
+    rule_reasons = [_describe(c) for c in inputs if c.subject == "rule"]
+    rows: list[ElementChange] = []
+    for row in data.schedule:
+        old_text = old_figures.get(row.element)
+        old = Decimal(old_text) if old_text else None
+        new = None if row.value is None else Decimal(format_value(row.value, row.unit))
+        difference = new - old if new is not None and old is not None else None
+        if old == new and row.element in old_figures:
+            why = "unchanged"
+        else:
+            kinds = ELEMENT_KINDS.get(row.element, ())
+            reasons = [
+                _describe(c)
+                for c in inputs
+                if c.subject == "file" and (not kinds or c.kind in kinds)
+            ] + rule_reasons
+            if row.element not in old_figures:
+                reasons.insert(0, "element not in the previous version")
+            if not reasons:
+                old_product = previous.get("product_version")
+                reasons = ["no input file or rule of this element changed"]
+                if old_product != product_version:
+                    reasons.append(f"product version {old_product} -> {product_version}")
+            why = "; ".join(reasons)
+        rows.append(
+            ElementChange(row.element_order, row.element, row.unit, old, new, difference, why)
+        )
+    return rows

@@ -1,0 +1,396 @@
+"""The ministry workbook (report.md, "Workbook sheets"), built in memory from `ReportData`.
+
+Accessibility and print rules apply to every sheet: a real header row (bold, frozen, an Excel
+table with filters), no merged cells, letter landscape fit to width with the header row repeated.
+Every string goes through `safety.set_text`, so text from inputs can never become a formula.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from openpyxl.chart import LineChart, Reference
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
+from openpyxl.worksheet.table import Table, TableStyleInfo
+from openpyxl.worksheet.worksheet import Worksheet
+
+from exports.marts import OUTCOMES, ReportData, Stage
+from exports.notes import methodology, quality_warnings
+from exports.safety import set_text
+from exports.versions import ElementChange, InputChange
+
+TORONTO = ZoneInfo("America/Toronto")
+TITLE = "Ontario 211 - Service Data Schedule"
+PROGRAM = "Ontario community services information and referral service"
+COMPONENT = "Homelessness Initiatives and Other Community Services"
+LEGISLATION = "Ministry of Community and Social Services Act (MCSSA)"
+
+NUMBER_FORMATS = {
+    "count": "#,##0",
+    # The value is stored as the percentage number (88.4), as in the CSV; the format adds "%".
+    "percent": '0.0"%"',
+    "currency": '"$"#,##0.00;-"$"#,##0.00',
+}
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+OUTCOME_HEADINGS = {
+    "counted": "Counted",
+    "abandoned": "Abandoned",
+    "short_abandon": "Short abandon",
+    "not_offered": "Not offered",
+    "test": "Test",
+    "spam": "Spam",
+    "auto_dialer": "Auto dialer",
+    "static": "Static",
+}
+# The Monthly chart: contacts by channel (mission.md element names).
+CONTACT_ELEMENTS = ("# of Calls", "# of Chats", "# of Emails", "# of Texts")
+
+HEADER_FONT = Font(bold=True)
+HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
+WRAP_TOP = Alignment(wrap_text=True, vertical="top")
+TOP = Alignment(vertical="top")
+LINE_HEIGHT = 15.0
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """What the Cover and Changes sheets say about this version."""
+
+    version: int
+    generated_at: datetime
+    product_version: str
+    inputs_fingerprint: str
+    previous_version: int | None
+    element_changes: list[ElementChange]
+    input_changes: list[InputChange]
+
+
+def stage_in_words(stage: Stage) -> str:
+    if stage.stage_kind == "final":
+        return "Final - year-end"
+    return f"Interim - {stage.stage} year-to-date"
+
+
+def long_date(day: date) -> str:
+    return f"{day.day} {('January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December')[day.month - 1]} {day.year}"  # noqa: E501
+
+
+def month_label(month_start: date) -> str:
+    return f"{MONTHS[month_start.month - 1]} {month_start.year}"
+
+
+def months_of(stage: Stage) -> list[date]:
+    months = []
+    current = date(stage.period_start.year, stage.period_start.month, 1)
+    while current <= stage.period_end:
+        months.append(current)
+        year, month = divmod(current.month, 12)
+        current = date(current.year + year, month + 1, 1)
+    return months
+
+
+def _number(value: Decimal | int | None) -> Decimal | int | None:
+    """Numbers as numbers: whole values as int so counts carry no decimals."""
+    if value is None:
+        return None
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    return value
+
+
+def _lines(text: str, width: float) -> int:
+    """Lines a wrapped text takes in a column `width` characters wide (a safe over-estimate)."""
+    usable = max(int(width * 1.15) - 1, 1)
+    return sum(max(math.ceil(len(part) / usable), 1) for part in text.split("\n"))
+
+
+def _put(
+    ws: Worksheet, row: int, column: int, value: Any, number_format: str | None = None
+) -> None:
+    cell = ws.cell(row=row, column=column)
+    if isinstance(value, str):
+        set_text(cell, value)
+    elif isinstance(value, datetime):
+        cell.value = value.astimezone(TORONTO).replace(tzinfo=None)
+        cell.number_format = number_format or DATETIME_FORMAT
+    elif isinstance(value, date):
+        cell.value = value
+        cell.number_format = number_format or DATE_FORMAT
+    else:
+        cell.value = (
+            _number(value)
+            if isinstance(value, Decimal | int) and not isinstance(value, bool)
+            else value
+        )
+        if number_format:
+            cell.number_format = number_format
+    cell.alignment = TOP
+
+
+class SheetWriter:
+    """One data table per call to `table`, with the accessibility and print rules applied."""
+
+    def __init__(self, workbook: Workbook, title: str, widths: list[float]) -> None:
+        self.ws = workbook.create_sheet(title)
+        self.tables = 0
+        for index, width in enumerate(widths, start=1):
+            self.ws.column_dimensions[get_column_letter(index)].width = width
+        ws = self.ws
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = ws.PAPERSIZE_LETTER
+        ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.print_options.gridLines = True
+        ws.page_margins.left = ws.page_margins.right = 0.4
+
+    def width(self, column: int) -> float:
+        return self.ws.column_dimensions[get_column_letter(column)].width or 10
+
+    def table(
+        self,
+        header_row: int,
+        headers: list[str],
+        rows: list[list[Any]],
+        formats: dict[int, str] | None = None,
+        wrap: set[int] | None = None,
+        row_formats: list[dict[int, str]] | None = None,
+        first_table: bool = True,
+    ) -> int:
+        """Write a header row and data rows; return the next free row."""
+        ws = self.ws
+        for column, heading in enumerate(headers, start=1):
+            cell = ws.cell(row=header_row, column=column)
+            set_text(cell, heading)
+            cell.font = HEADER_FONT
+            cell.fill = HEADER_FILL
+            cell.alignment = Alignment(wrap_text=True, vertical="center")
+        ws.row_dimensions[header_row].height = LINE_HEIGHT * max(
+            _lines(heading, self.width(column)) for column, heading in enumerate(headers, 1)
+        )
+        for offset, values in enumerate(rows, start=1):
+            extra = row_formats[offset - 1] if row_formats else {}
+            lines = 1
+            for column, value in enumerate(values, start=1):
+                number_format = extra.get(column) or (formats or {}).get(column)
+                _put(ws, header_row + offset, column, value, number_format)
+                if wrap and column in wrap:
+                    ws.cell(row=header_row + offset, column=column).alignment = WRAP_TOP
+                    if isinstance(value, str):
+                        lines = max(lines, _lines(value, self.width(column)))
+            # Neither Excel nor LibreOffice grows a row for wrapped text on opening a file
+            # written by openpyxl, so the height is set from an estimate of the wrapped lines.
+            ws.row_dimensions[header_row + offset].height = LINE_HEIGHT * lines
+        last_row = header_row + max(len(rows), 1)
+        if not rows:
+            set_text(ws.cell(row=header_row + 1, column=1), "None")
+        self.tables += 1
+        name = "".join(ch for ch in ws.title.title() if ch.isalnum()) + str(self.tables)
+        table = Table(
+            displayName=name,
+            ref=f"A{header_row}:{get_column_letter(len(headers))}{last_row}",
+        )
+        table.tableStyleInfo = TableStyleInfo(name="TableStyleLight1", showRowStripes=True)
+        ws.add_table(table)
+        if first_table:
+            ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+            ws.print_title_rows = f"{header_row}:{header_row}"
+        return last_row + 1
+
+
+def _cover(wb: Workbook, data: ReportData, info: VersionInfo) -> None:
+    sheet = SheetWriter(wb, "Cover", [34, 90])
+    ws = sheet.ws
+    set_text(ws["A1"], TITLE)
+    ws["A1"].font = Font(bold=True, size=16)
+    stage = data.stage
+    generated = info.generated_at.astimezone(TORONTO)
+    rows: list[list[Any]] = [
+        ["Program", PROGRAM],
+        ["Component", COMPONENT],
+        ["Legislation", LEGISLATION],
+        ["Fiscal year", stage.fiscal_year],
+        ["Stage", stage_in_words(stage)],
+        [
+            "Period covered",
+            f"{long_date(stage.period_start)} to {long_date(stage.period_end)} (year-to-date)",
+        ],
+        ["Generated at (Toronto time)", f"{generated:%Y-%m-%d %H:%M} {generated.tzname()}"],
+    ]
+    for coverage in data.coverage:
+        through = str(coverage.last_date) if coverage.last_date else "no data"
+        rows.append([f"Data complete through: {coverage.channel}", through])
+    rows += [
+        ["Version", f"v{info.version}"],
+        [
+            "Previous version",
+            f"v{info.previous_version} (see the Changes sheet)"
+            if info.previous_version
+            else "none: first version",
+        ],
+        ["Rules fingerprint", data.rules_fingerprint],
+        ["Inputs fingerprint", info.inputs_fingerprint],
+        ["Product version", info.product_version],
+    ]
+    sheet.table(3, ["Item", "Value"], rows, wrap={2})
+
+
+def _service_data(wb: Workbook, data: ReportData) -> None:
+    sheet = SheetWriter(wb, "Service Data", [34, 70, 15, 13, 13, 13, 13, 24])
+    headers = ["Service Data Name", "Definition", "Year-to-date", "Q1", "Q2", "Q3", "Q4", "Basis"]
+    rows = [[r.element, r.definition, r.value, *r.quarters, r.basis] for r in data.schedule]
+    formats = [{column: NUMBER_FORMATS[r.unit] for column in range(3, 8)} for r in data.schedule]
+    sheet.table(1, headers, rows, wrap={1, 2, 8}, row_formats=formats)
+    sheet.ws.freeze_panes = "B2"
+
+
+def _monthly(wb: Workbook, data: ReportData) -> None:
+    months = months_of(data.stage)
+    sheet = SheetWriter(wb, "Monthly", [34] + [12] * len(months))
+    ws = sheet.ws
+    values = {(m.element_order, m.month_start): m.value for m in data.monthly}
+    rows = [
+        [r.element] + [values.get((r.element_order, month)) for month in months]
+        for r in data.schedule
+    ]
+    formats = [
+        {column: NUMBER_FORMATS[r.unit] for column in range(2, len(months) + 2)}
+        for r in data.schedule
+    ]
+    next_row = sheet.table(
+        1,
+        ["Service Data Name"] + [month_label(m) for m in months],
+        rows,
+        wrap={1},
+        row_formats=formats,
+    )
+    ws.freeze_panes = "B2"
+
+    chart = LineChart()
+    chart.title = "Contacts by channel per month"
+    chart.y_axis.title = "Contacts"
+    chart.x_axis.title = "Month"
+    chart.y_axis.numFmt = "#,##0"
+    # openpyxl 3.1 marks axes deleted by default; Excel then hides them.
+    chart.x_axis.delete = False
+    chart.y_axis.delete = False
+    chart.height = 9
+    chart.width = 24
+    for index, row in enumerate(data.schedule, start=2):
+        if row.element in CONTACT_ELEMENTS:
+            series = Reference(ws, min_col=1, max_col=len(months) + 1, min_row=index, max_row=index)
+            chart.add_data(series, from_rows=True, titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=2, max_col=len(months) + 1, min_row=1, max_row=1))
+    ws.add_chart(chart, f"A{next_row + 1}")
+
+
+def _exclusions(wb: Workbook, data: ReportData) -> None:
+    sheet = SheetWriter(wb, "Exclusions", [12, 11] + [11] * len(OUTCOMES) + [14, 10])
+    headers = (
+        ["Channel", "Contacts seen"]
+        + [OUTCOME_HEADINGS[o] for o in OUTCOMES]
+        + ["Seen minus all outcomes", "Balance holds"]
+    )
+    rows = []
+    for audit in data.audit:
+        outcome_values = [audit.outcomes[o] for o in OUTCOMES]
+        difference = audit.seen - sum(v for v in outcome_values if v is not None)
+        rows.append([audit.channel, audit.seen, *outcome_values, difference, difference == 0])
+    count_format = {column: NUMBER_FORMATS["count"] for column in range(2, len(headers))}
+    sheet.table(1, headers, rows, formats=count_format)
+
+
+def _sources(wb: Workbook, data: ReportData) -> None:
+    sheet = SheetWriter(wb, "Sources", [10, 40, 34, 11, 17, 12, 12])
+    headers = [
+        "Kind",
+        "File name",
+        "SHA-256",
+        "Rows",
+        "Loaded at (Toronto time)",
+        "First date",
+        "Last date",
+    ]
+    rows = [
+        [s.kind, s.file_name, s.sha256, s.rows, s.loaded_at, s.first_date, s.last_date]
+        for s in data.sources
+    ]
+    sheet.table(1, headers, rows, formats={4: NUMBER_FORMATS["count"]}, wrap={2, 3})
+
+
+def _notes(wb: Workbook, data: ReportData) -> None:
+    sheet = SheetWriter(wb, "Notes", [26, 34, 90, 10, 14])
+    headers = ["Section", "Subject", "Note", "Count", "Amount"]
+    rows: list[list[Any]] = [
+        ["Methodology", element, text, None, None] for element, text in methodology(data)
+    ]
+    rows += [["Rule in force", f"{r.name} ({r.source})", r.value, None, None] for r in data.rules]
+    rows += [[w.section, w.subject, w.note, w.count, w.amount] for w in quality_warnings(data)]
+    sheet.table(
+        1,
+        headers,
+        rows,
+        formats={4: NUMBER_FORMATS["count"], 5: NUMBER_FORMATS["currency"]},
+        wrap={1, 2, 3},
+    )
+
+
+def _changes(wb: Workbook, info: VersionInfo) -> None:
+    sheet = SheetWriter(wb, "Changes", [34, 16, 16, 16, 80])
+    previous = f"v{info.previous_version}"
+    headers = [
+        "Service Data Name",
+        f"Previous ({previous})",
+        f"New (v{info.version})",
+        "Difference",
+        "Why",
+    ]
+    rows = [[c.element, c.previous, c.new, c.difference, c.why] for c in info.element_changes]
+    formats = [
+        {column: NUMBER_FORMATS[c.unit] for column in range(2, 5)} for c in info.element_changes
+    ]
+    next_row = sheet.table(1, headers, rows, wrap={1, 5}, row_formats=formats)
+    input_rows = [
+        [f"{c.subject} {c.change}", c.kind, c.name, c.previous, c.new] for c in info.input_changes
+    ]
+    sheet.table(
+        next_row + 2,
+        ["Input change", "Kind or rule source", "File or rule", "Previous", "New"],
+        input_rows,
+        wrap={3, 4, 5},
+        first_table=False,
+    )
+
+
+def build_workbook(data: ReportData, info: VersionInfo) -> Workbook:
+    wb = Workbook()
+    wb.remove(wb.active)
+    _cover(wb, data, info)
+    _service_data(wb, data)
+    _monthly(wb, data)
+    _exclusions(wb, data)
+    _sources(wb, data)
+    _notes(wb, data)
+    if info.previous_version is not None:
+        _changes(wb, info)
+    wb.properties.title = f"{TITLE} {data.stage.fiscal_year} {data.stage.stage} v{info.version}"
+    wb.properties.creator = "o211"
+    wb.properties.language = "en-CA"
+    return wb
+
+
+def workbook_bytes(wb: Workbook) -> bytes:
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
