@@ -7,9 +7,8 @@ measures as (
     select * from {{ ref('int_elements__monthly_measures') }}
 ),
 
-stages as (
-    select * from {{ ref('reporting_stages') }}
-    where enabled
+reporting_periods as (
+    select * from {{ ref('int_reporting__periods') }}
 ),
 
 elements as (
@@ -20,32 +19,22 @@ fingerprint as (
     select * from {{ ref('rules_fingerprint') }}
 ),
 
-fiscal_year_stages as (
-    select distinct
-        measures.fiscal_year,
-        stages.stage,
-        stages.stage_kind,
-        stages.end_fiscal_month
-    from measures
-    cross join stages
-),
-
 -- one row per stage, element and period: the year to date (quarter 0) and each quarter reached
 periods as (
     select
-        fiscal_year_stages.fiscal_year,
-        fiscal_year_stages.stage,
+        reporting_periods.fiscal_year,
+        reporting_periods.stage,
         measures.element_order,
         quarters.quarter,
         sum(measures.count_value) as count_value,
         sum(measures.numerator) as numerator,
         sum(measures.denominator) as denominator,
         sum(measures.exact_amount) as exact_amount
-    from fiscal_year_stages
+    from reporting_periods
     inner join measures
         on
-            fiscal_year_stages.fiscal_year = measures.fiscal_year
-            and measures.fiscal_month <= fiscal_year_stages.end_fiscal_month
+            reporting_periods.fiscal_year = measures.fiscal_year
+            and measures.fiscal_month <= reporting_periods.end_fiscal_month
     cross join (select unnest([0, 1, 2, 3, 4]) as quarter) as quarters
     where quarters.quarter = 0 or quarters.quarter = measures.fiscal_quarter
     group by all
@@ -79,15 +68,11 @@ pivoted as (
 
 final as (
     select
-        fiscal_year_stages.fiscal_year,
-        fiscal_year_stages.stage,
-        fiscal_year_stages.stage_kind,
-        {{ fiscal_year_start_of_label('fiscal_year_stages.fiscal_year') }} as period_start,
-        cast(
-            {{ fiscal_year_start_of_label('fiscal_year_stages.fiscal_year') }}
-            + to_months(fiscal_year_stages.end_fiscal_month)
-            - interval 1 day as date
-        ) as period_end,
+        reporting_periods.fiscal_year,
+        reporting_periods.stage,
+        reporting_periods.stage_kind,
+        reporting_periods.period_start,
+        reporting_periods.period_end,
         elements.element_order,
         elements.element,
         elements.definition,
@@ -109,13 +94,13 @@ final as (
                 then 'no valid survey response'
         end as basis,
         fingerprint.fingerprint as rules_fingerprint
-    from fiscal_year_stages
+    from reporting_periods
     cross join elements
     cross join fingerprint
     left join pivoted
         on
-            fiscal_year_stages.fiscal_year = pivoted.fiscal_year
-            and fiscal_year_stages.stage = pivoted.stage
+            reporting_periods.fiscal_year = pivoted.fiscal_year
+            and reporting_periods.stage = pivoted.stage
             and elements.element_order = pivoted.element_order
 )
 
