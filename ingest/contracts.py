@@ -1,0 +1,414 @@
+"""The extract contracts of extracts.md: one column list and one pandera schema per kind.
+
+`type_chunk` turns a chunk of text cells into the typed frame that becomes `raw.<kind>` rows,
+recording every cell it cannot read; the pandera schema then checks the typed frame (types,
+blanks, value rules, row rules) with `lazy=True` so every failure of a chunk is reported.
+The frame's index is the row number in the file, so a failure's index is already a row number.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import Enum
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from ingest import identity, parsing
+from ingest.problems import Problem
+from orchestration.settings import DBT_PROJECT_DIR
+
+FUNDING_SOURCES_SEED = DBT_PROJECT_DIR / "seeds" / "funding_sources.csv"
+
+TEXT = pd.StringDtype(na_value=np.nan)
+INSTANT = "datetime64[us, UTC]"
+DAY = "datetime64[us]"
+
+
+class FieldType(Enum):
+    TEXT = "text"
+    TIMESTAMP = "timestamp"
+    DATE = "date"
+    WEB_DATE = "web date"
+    BOOLEAN = "boolean"
+    COUNT = "count"
+    MONEY = "money"
+    MONTH = "month"
+    PHONE = "phone"  # personal information: normalised here, hashed before loading
+    EMAIL = "email"
+    VISITOR = "visitor id"
+    FREE_TEXT = "free text"  # read for the header check only, never loaded
+
+
+IDENTITY_TYPES = {FieldType.PHONE, FieldType.EMAIL, FieldType.VISITOR}
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: FieldType
+    required: bool = False
+    blank_ok: bool = True
+    target: str | None = None
+
+    @property
+    def column(self) -> str | None:
+        """The raw table column it loads into (None: not loaded)."""
+        if self.type is FieldType.FREE_TEXT:
+            return None
+        return self.target or self.name
+
+
+def _key(name: str, type_: FieldType = FieldType.TEXT) -> Field:
+    return Field(name, type_, required=True, blank_ok=False)
+
+
+@dataclass(frozen=True)
+class Extract:
+    kind: str
+    fields: tuple[Field, ...]
+    date_field: str
+    formats: tuple[str, ...] = (".csv",)
+    ended_not_before: tuple[str, str] | None = None
+
+    @property
+    def known(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    @property
+    def required(self) -> list[str]:
+        return [f.name for f in self.fields if f.required]
+
+    @property
+    def columns(self) -> list[str]:
+        return [f.column for f in self.fields if f.column]
+
+
+TS = FieldType.TIMESTAMP
+EXTRACTS: dict[str, Extract] = {
+    "calls": Extract(
+        "calls",
+        (
+            _key("contact_id"),
+            Field("segment_id", FieldType.TEXT),
+            _key("started_at", TS),
+            Field("queued_at", TS),
+            Field("answered_at", TS),
+            _key("ended_at", TS),
+            Field("caller_number", FieldType.PHONE, target="caller_hash"),
+            _key("queue"),
+            Field("disposition", FieldType.TEXT),
+            Field("language", FieldType.TEXT),
+        ),
+        date_field="started_at",
+        ended_not_before=("ended_at", "started_at"),
+    ),
+    "chats": Extract(
+        "chats",
+        (
+            _key("contact_id"),
+            _key("started_at", TS),
+            Field("answered_at", TS),
+            _key("ended_at", TS),
+            Field("visitor_id", FieldType.VISITOR, target="visitor_hash"),
+            Field("spam_flag", FieldType.BOOLEAN),
+            Field("disposition", FieldType.TEXT),
+            Field("language", FieldType.TEXT),
+        ),
+        date_field="started_at",
+    ),
+    "emails": Extract(
+        "emails",
+        (
+            _key("contact_id"),
+            _key("received_at", TS),
+            Field("sender", FieldType.EMAIL, target="sender_hash"),
+            Field("spam_flag", FieldType.BOOLEAN),
+            Field("disposition", FieldType.TEXT),
+        ),
+        date_field="received_at",
+    ),
+    "texts": Extract(
+        "texts",
+        (
+            _key("contact_id"),
+            _key("started_at", TS),
+            Field("sender", FieldType.PHONE, target="sender_hash"),
+            Field("spam_flag", FieldType.BOOLEAN),
+            Field("disposition", FieldType.TEXT),
+        ),
+        date_field="started_at",
+    ),
+    "surveys": Extract(
+        "surveys",
+        (
+            _key("response_id"),
+            _key("channel"),
+            _key("submitted_at", TS),
+            Field("answer", FieldType.TEXT, required=True),
+            Field("contact_id", FieldType.TEXT),
+        ),
+        date_field="submitted_at",
+    ),
+    "web": Extract(
+        "web",
+        (
+            _key("date", FieldType.WEB_DATE),
+            Field("hostname", FieldType.TEXT),
+            _key("sessions", FieldType.COUNT),
+        ),
+        date_field="date",
+    ),
+    "finance": Extract(
+        "finance",
+        (
+            _key("period", FieldType.MONTH),
+            _key("account"),
+            Field("description", FieldType.FREE_TEXT),
+            _key("funding_source"),
+            _key("amount", FieldType.MONEY),
+        ),
+        date_field="period",
+        formats=(".csv", ".xlsx"),
+    ),
+}
+
+
+# --- problems in words -------------------------------------------------------------------------
+
+LOCAL_TIME_HINT = (
+    "write it like 2025-04-01T09:30:00 (Toronto local time), 2025-04-01T09:30:00-04:00 "
+    "or 2025-04-01T13:30:00Z"
+)
+PARSE_PROBLEMS: dict[FieldType, tuple[str, str]] = {
+    TS: ("is not a date and time in ISO 8601 form", LOCAL_TIME_HINT),
+    FieldType.DATE: ("is not a date like 2025-04-01", "write dates as YYYY-MM-DD"),
+    FieldType.WEB_DATE: (
+        "is not a date like 2025-04-01 or 20250401",
+        "write dates as YYYY-MM-DD or YYYYMMDD",
+    ),
+    FieldType.BOOLEAN: (
+        "is not a yes/no value",
+        "use true/false, yes/no, 1/0 or y/n (a blank cell means false)",
+    ),
+    FieldType.COUNT: ("is not a whole number of 0 or more", "write counts as digits only"),
+    FieldType.MONTH: (
+        "is not a month",
+        "write the month as 2025-04, as a date in that month, or as an Excel date cell",
+    ),
+}
+MONEY_FIX = (
+    "write amounts like 1234.56, 1,234.56, $1,234.56, -1234.56 or (1,234.56), rounded to the cent"
+)
+BLANK_PROBLEM = "is blank, but every row needs a value"
+BLANK_FIX = "fill in the cell, or remove the row if it is not a real record"
+ENDED_PROBLEM = "is earlier than started_at (a contact cannot end before it starts)"
+ENDED_FIX = "check the clock settings of the export; correct or remove the row"
+UNKNOWN_FUNDING_PROBLEM = "is not a known funding source"
+
+
+# --- funding sources ---------------------------------------------------------------------------
+
+
+def load_funding_sources(seed: Path = FUNDING_SOURCES_SEED) -> tuple[str, ...]:
+    """The accepted `funding_source` values, from the dbt seed that maps them (rules.md).
+
+    One list for ingest and dbt: a value the seed does not know could not be classified as
+    ministry-funded or not, so it rejects the file.
+    """
+    if not seed.exists():
+        raise FileNotFoundError(f"the funding-source list {seed} is missing")
+    with seed.open(encoding="utf-8-sig", newline="") as handle:
+        return tuple(
+            row["funding_source"].strip()
+            for row in csv.DictReader(handle)
+            if row.get("funding_source", "").strip()
+        )
+
+
+# --- pandera schemas ---------------------------------------------------------------------------
+
+
+def _dtype(field: Field) -> object:
+    match field.type:
+        case FieldType.TIMESTAMP:
+            return INSTANT
+        case FieldType.DATE | FieldType.WEB_DATE | FieldType.MONTH:
+            return DAY
+        case FieldType.BOOLEAN:
+            return bool
+        case FieldType.COUNT:
+            return "int64"
+        case FieldType.MONEY:
+            return object
+        case _:
+            return TEXT
+
+
+def _is_money(values: pd.Series) -> pd.Series:
+    return values.map(lambda v: v is None or isinstance(v, Decimal)).astype(bool)
+
+
+@cache
+def _schema(kind: str, funding_sources: tuple[str, ...]) -> pa.DataFrameSchema:
+    extract = EXTRACTS[kind]
+    columns: dict[str, pa.Column] = {}
+    for field in extract.fields:
+        if field.column is None:
+            continue
+        checks: list[pa.Check] = []
+        if field.type is FieldType.COUNT:
+            checks.append(pa.Check.ge(0))
+        if field.type is FieldType.MONEY:
+            checks.append(pa.Check(_is_money, name="decimal_amount"))
+        if kind == "finance" and field.name == "funding_source":
+            accepted = {source.lower() for source in funding_sources}
+            checks.append(
+                pa.Check(
+                    lambda s, accepted=accepted: s.str.lower().isin(accepted),
+                    name="known_funding_source",
+                )
+            )
+        columns[field.column] = pa.Column(
+            _dtype(field), checks=checks, nullable=field.blank_ok, required=True
+        )
+    frame_checks: list[pa.Check] = []
+    if extract.ended_not_before:
+        later, earlier = extract.ended_not_before
+        frame_checks.append(
+            pa.Check(
+                lambda df, later=later, earlier=earlier: ~(df[later] < df[earlier]),
+                name="ended_not_before_started",
+            )
+        )
+    return pa.DataFrameSchema(columns, checks=frame_checks, strict=True, ordered=False)
+
+
+def contract(kind: str, funding_sources: Collection[str] = ()) -> pa.DataFrameSchema:
+    """The pandera schema of a kind's typed rows (finance needs the accepted funding sources)."""
+    return _schema(kind, tuple(sorted(funding_sources)))
+
+
+# --- text to typed -----------------------------------------------------------------------------
+
+
+def _problems(
+    mask: pd.Series, text: pd.Series, column: str, problem: str, fix: str
+) -> list[Problem]:
+    if not mask.any():
+        return []
+    return [Problem(int(row), column, value, problem, fix) for row, value in text[mask].items()]
+
+
+Parser = Callable[[pd.Series], tuple[pd.Series, pd.Series]]
+PARSERS: dict[FieldType, Parser] = {
+    TS: parsing.parse_timestamps,
+    FieldType.DATE: parsing.parse_dates,
+    FieldType.WEB_DATE: lambda s: parsing.parse_dates(s, compact_allowed=True),
+    FieldType.BOOLEAN: parsing.parse_booleans,
+    FieldType.COUNT: parsing.parse_counts,
+    FieldType.MONTH: parsing.parse_months,
+}
+
+
+def _absent(field: Field, index: pd.Index) -> pd.Series:
+    if field.type is FieldType.BOOLEAN:
+        return pd.Series(False, index=index, dtype=bool)
+    if field.type is TS:
+        return pd.Series(pd.NaT, index=index, dtype=INSTANT)
+    return pd.Series(None, index=index, dtype=TEXT)
+
+
+def type_chunk(
+    kind: str, text: pd.DataFrame, funding_sources: Sequence[str] = ()
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Text cells -> typed raw columns (identities normalised, not yet hashed) and problems."""
+    extract = EXTRACTS[kind]
+    typed: dict[str, pd.Series] = {}
+    problems: list[Problem] = []
+    for field in extract.fields:
+        column = field.column
+        if column is None:
+            continue
+        if field.name not in text.columns:
+            typed[column] = _absent(field, text.index)
+            continue
+        cells = text[field.name].astype(TEXT)
+        blank = cells == ""
+        if not field.blank_ok and blank.any():
+            problems += _problems(blank, cells, field.name, BLANK_PROBLEM, BLANK_FIX)
+        if field.type in PARSERS:
+            values, bad = PARSERS[field.type](cells)
+            problem, fix = PARSE_PROBLEMS[field.type]
+            problems += _problems(bad, cells, field.name, problem, fix)
+        elif field.type is FieldType.MONEY:
+            values, bad, reasons = parsing.parse_money(cells)
+            for row, reason in reasons[bad].items():
+                problems.append(Problem(int(row), field.name, cells[row], reason, MONEY_FIX))
+        elif field.type is FieldType.PHONE:
+            values, bad = identity.normalise_phones(cells), None
+        elif field.type is FieldType.EMAIL:
+            values, bad = identity.normalise_emails(cells), None
+        elif field.type is FieldType.VISITOR:
+            values, bad = identity.normalise_visitor_ids(cells), None
+        else:
+            values, bad = cells.where(~blank, None).astype(TEXT), None
+        typed[column] = values
+    frame = pd.DataFrame(typed, index=text.index)
+    if extract.ended_not_before:
+        later, earlier = extract.ended_not_before
+        frame[later] = parsing.later_reading_of_repeated_hour(
+            frame[earlier], frame[later], text[later]
+        )
+    reported = {(p.row, p.column) for p in problems}
+    problems += _schema_problems(kind, frame, text, funding_sources, reported)
+    return frame, problems
+
+
+def _schema_problems(
+    kind: str,
+    frame: pd.DataFrame,
+    text: pd.DataFrame,
+    funding_sources: Sequence[str],
+    reported: set[tuple[int | None, str | None]],
+) -> list[Problem]:
+    try:
+        contract(kind, funding_sources).validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases
+    else:
+        return []
+    by_target = {f.column: f for f in EXTRACTS[kind].fields if f.column}
+    extract = EXTRACTS[kind]
+    problems: list[Problem] = []
+    for case in cases.itertuples(index=False):
+        check = str(case.check)
+        column = case.column if isinstance(case.column, str) else None
+        row = None if pd.isna(case.index) else int(case.index)
+        if check == "ended_not_before_started":
+            if extract.ended_not_before is None or column != extract.ended_not_before[0]:
+                continue
+            problem, fix = ENDED_PROBLEM, ENDED_FIX
+        elif check == "known_funding_source":
+            problem = UNKNOWN_FUNDING_PROBLEM
+            fix = "use one of: " + ", ".join(funding_sources) + " (trimmed, any case)"
+        elif check == "not_nullable":
+            problem, fix = BLANK_PROBLEM, BLANK_FIX
+        else:
+            problem, fix = f"failed the check {check}", "correct the value"
+        field = by_target.get(column) if column else None
+        name = field.name if field else column
+        if (row, name) in reported:
+            continue
+        reported.add((row, name))
+        value = None
+        if row is not None and name in text.columns:
+            value = str(text.at[row, name])
+        problems.append(Problem(row, name, value, problem, fix))
+    return problems

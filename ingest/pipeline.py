@@ -1,0 +1,716 @@
+"""Loading the inbox into `raw.*`: the entry points the CLI and Dagster call.
+
+One file is one transaction: its rows and its `raw.load_log` row commit together or not at all.
+The file moves only after the commit (accepted -> `archive/<kind>/`, read-only, under a name
+that starts with the UTC load time so that names sort in load order; rejected ->
+`rejected/<kind>/` with `.errors.csv` and `.errors.txt`). If the process dies after the commit
+but before the move, the next run finds the file's SHA-256 in the load log and only finishes the
+move (reported as a duplicate, "recovered").
+
+A duplicate (bytes already loaded) loads nothing and is moved to `archive/<kind>/` under the
+load-time prefix with a `.duplicate` ending, so the inbox empties, nothing is deleted, and a
+rebuild from the archive skips it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import stat
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from ingest import contracts, identity, readers, warehouse
+from ingest.contracts import EXTRACTS, FieldType
+from ingest.problems import (
+    Problem,
+    ProblemLog,
+    one_line_reason,
+    summary_text,
+    write_errors_csv,
+)
+from orchestration.settings import KINDS, DataPaths
+
+# Test hook: seconds to sleep after each loaded chunk (chunks then hold 1,000 rows), so a test
+# can kill the process in the middle of a file. Unset in normal use.
+SLOW_FOR_TESTS_ENV = "O211_INGEST_SLOW_FOR_TESTS"
+SLOW_CHUNK_ROWS = 1_000
+
+ACCEPTED, REJECTED, DUPLICATE = "accepted", "rejected", "duplicate"
+STAMP_FORMAT = "%Y%m%dT%H%M%S%fZ"
+_ARCHIVED_RE = re.compile(r"^(\d{8}T\d{12}Z)__(.+)$")
+DUPLICATE_SUFFIX = ".duplicate"
+FINANCE_SHEET = "Expenditures"
+NO_ROWS_PROBLEM = "the file has a header row but no data rows"
+LOCAL_ZONE = "America/Toronto"
+
+
+@dataclass
+class FileResult:
+    """What happened to one file.
+
+    status: `accepted` (loaded; `archive_path` set), `rejected` (nothing loaded; the original is
+    at `rejected_path`, problems listed), `duplicate` (same bytes already loaded; nothing
+    loaded). `reason` is one line for a table; `problems` are the detailed rows (a bounded list;
+    `problem_count` is the exact total). The `config/blocklist.csv` result has kind `blocklist`
+    and is never moved.
+    """
+
+    kind: str
+    file_name: str
+    status: str
+    rows: int = 0
+    reason: str = ""
+    problems: list[Problem] = field(default_factory=list)
+    problem_count: int = 0
+    archive_path: Path | None = None
+    rejected_path: Path | None = None
+    sha256: str = ""
+    load_id: int | None = None
+    extra_columns: list[str] = field(default_factory=list)
+    encoding: str | None = None
+
+
+@dataclass
+class CheckResult:
+    """A validation without loading: the same problems a rejection would give."""
+
+    kind: str
+    file_name: str
+    rows: int
+    problems: list[Problem]
+    problem_count: int
+    encoding: str | None
+    extra_columns: list[str]
+    summary: str
+
+    @property
+    def ok(self) -> bool:
+        return self.problem_count == 0
+
+
+@dataclass
+class _Reading:
+    """The state of one pass over a file: typed chunks out, problems and facts collected."""
+
+    path: Path
+    kind: str
+    scan: readers.ByteScan
+    funding_sources: Sequence[str]
+    chunk_rows: int
+    log: ProblemLog = field(default_factory=ProblemLog)
+    rows: int = 0
+    encoding: str | None = None
+    extra_columns: list[str] = field(default_factory=list)
+
+    def typed_chunks(self) -> Iterator[pd.DataFrame]:
+        try:
+            opened = self._open()
+        except readers.FileRejected as rejection:
+            self.log.extend(rejection.problems)
+            return
+        self.encoding = opened.encoding
+        self.extra_columns = opened.header.extra_columns
+        try:
+            for chunk in opened.chunks:
+                self.log.extend(chunk.problems)
+                frame, problems = contracts.type_chunk(self.kind, chunk.frame, self.funding_sources)
+                seen = {(p.row, p.column) for p in chunk.problems}
+                self.log.extend(p for p in problems if (p.row, p.column) not in seen)
+                self.rows += len(frame)
+                yield frame
+        except readers.FileRejected as rejection:
+            self.log.extend(rejection.problems)
+            return
+        if self.rows == 0 and not self.log:
+            self.log.add(
+                Problem(
+                    None,
+                    None,
+                    None,
+                    NO_ROWS_PROBLEM,
+                    "export the period again; an extract with no rows is never loaded",
+                )
+            )
+
+    def _open(self) -> readers.OpenedExtract:
+        extract = EXTRACTS[self.kind]
+        suffix = self.path.suffix.lower()
+        if suffix not in extract.formats:
+            raise readers.whole_file(
+                f"a {self.kind} extract must be a {' or '.join(extract.formats)} file, "
+                f"not {suffix or 'a file without extension'}",
+                "export or save the data as "
+                + (".xlsx or CSV" if self.kind == "finance" else "CSV UTF-8"),
+            )
+        if self.scan.size == 0:
+            raise readers.whole_file(
+                "the file is empty (0 bytes)", "export the data again; the upload may have failed"
+            )
+        if suffix == ".xlsx":
+            return readers.open_workbook(
+                self.path,
+                self.scan,
+                extract.known,
+                extract.required,
+                sheet_name=FINANCE_SHEET,
+                chunk_rows=self.chunk_rows,
+            )
+        return readers.open_csv(
+            self.path,
+            self.scan,
+            extract.known,
+            extract.required,
+            legacy_encoding_allowed=self.kind == "finance",
+            title_rows_allowed=self.kind == "finance",
+            chunk_rows=self.chunk_rows,
+        )
+
+
+def _funding_sources(kind: str) -> tuple[str, ...]:
+    return contracts.load_funding_sources() if kind == "finance" else ()
+
+
+def check_file(path: Path, kind: str) -> CheckResult:
+    """Validate a file against its kind's contract without loading or moving it."""
+    if kind not in EXTRACTS:
+        raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+    path = Path(path)
+    reading = _Reading(
+        path, kind, readers.scan_bytes(path), _funding_sources(kind), readers.CHUNK_ROWS
+    )
+    for _ in reading.typed_chunks():
+        pass
+    return CheckResult(
+        kind=kind,
+        file_name=path.name,
+        rows=reading.rows,
+        problems=list(reading.log.listed),
+        problem_count=reading.log.total,
+        encoding=reading.encoding,
+        extra_columns=reading.extra_columns,
+        summary=summary_text(path.name, kind, reading.log) if reading.log else "",
+    )
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Settings:
+    pii_key: bytes
+    chunk_rows: int
+    pause_seconds: float
+
+    @classmethod
+    def resolve(cls, paths: DataPaths, pii_key: bytes | None) -> _Settings:
+        pause = float(os.environ.get(SLOW_FOR_TESTS_ENV, "0") or 0)
+        return cls(
+            pii_key=pii_key if pii_key is not None else identity.resolve_pii_key(paths),
+            chunk_rows=SLOW_CHUNK_ROWS if pause > 0 else readers.CHUNK_ROWS,
+            pause_seconds=pause,
+        )
+
+
+def _select_list(kind: str) -> str:
+    expressions = []
+    for spec in EXTRACTS[kind].fields:
+        column = spec.column
+        if column is None:
+            continue
+        if spec.type in (FieldType.DATE, FieldType.WEB_DATE, FieldType.MONTH):
+            expressions.append(f"cast({column} as date)")
+        elif spec.type is FieldType.MONEY:
+            expressions.append(f"cast({column} as decimal(18, 4))")
+        else:
+            expressions.append(column)
+    return ", ".join(expressions)
+
+
+def _hash_identities(kind: str, frame: pd.DataFrame, key: bytes) -> pd.DataFrame:
+    for spec in EXTRACTS[kind].fields:
+        if spec.type in contracts.IDENTITY_TYPES and spec.column:
+            frame[spec.column] = identity.hash_identities(frame[spec.column], key)
+    return frame
+
+
+def _insert(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    frame: pd.DataFrame,
+    load_id: int,
+    file_name: str,
+    sha256: str,
+    loaded_at: datetime,
+) -> None:
+    extract = EXTRACTS[kind]
+    money = [s.column for s in extract.fields if s.type is FieldType.MONEY and s.column]
+    for column in money:
+        frame[column] = frame[column].map(lambda amount: None if amount is None else str(amount))
+    frame = frame.assign(_source_row=frame.index.to_numpy(dtype="int64"))
+    con.register("ingest_chunk", frame)
+    try:
+        columns = ", ".join(extract.columns)
+        con.execute(
+            f"insert into raw.{kind} ({columns}, _load_id, _source_file, _source_sha256, "
+            f"_source_row, _loaded_at) select {_select_list(kind)}, ?, ?, ?, _source_row, ? "
+            "from ingest_chunk",
+            [load_id, file_name, sha256, loaded_at],
+        )
+    finally:
+        con.unregister("ingest_chunk")
+
+
+class _DateRange:
+    """The local (America/Toronto) dates a file covers, folded chunk by chunk."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.column = EXTRACTS[kind].date_field
+        self.first: pd.Timestamp | None = None
+        self.last: pd.Timestamp | None = None
+
+    def add(self, frame: pd.DataFrame) -> None:
+        values = frame[self.column].dropna()
+        if values.empty:
+            return
+        low, high = values.min(), values.max()
+        self.first = low if self.first is None else min(self.first, low)
+        self.last = high if self.last is None else max(self.last, high)
+
+    def dates(self) -> tuple[date | None, date | None]:
+        if self.first is None or self.last is None:
+            return None, None
+        if self.first.tzinfo is not None:
+            return (
+                self.first.tz_convert(LOCAL_ZONE).date(),
+                self.last.tz_convert(LOCAL_ZONE).date(),
+            )
+        last = self.last.date()
+        if self.kind == "finance":  # a period is a whole month
+            last = (self.last + pd.offsets.MonthEnd(0)).date()
+        return self.first.date(), last
+
+
+def _next_load(con: duckdb.DuckDBPyConnection) -> tuple[int, datetime]:
+    """The next load id and a load time later than every earlier one (names sort in load order)."""
+    load_id, last = con.execute(
+        "select coalesce(max(load_id), 0) + 1, max(loaded_at) from raw.load_log"
+    ).fetchone()
+    now = datetime.now(UTC)
+    if last is not None and now <= last:
+        now = last.astimezone(UTC) + timedelta(microseconds=1)
+    return int(load_id), now
+
+
+@dataclass
+class _Loaded:
+    reading: _Reading
+    load_id: int | None
+
+
+def _load(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    kind: str,
+    scan: readers.ByteScan,
+    settings: _Settings,
+    *,
+    file_name: str,
+    archive_path: Path,
+    load_id: int,
+    loaded_at: datetime,
+) -> _Loaded:
+    """Read, check and insert one file in one transaction; roll back at the first problem."""
+    reading = _Reading(path, kind, scan, _funding_sources(kind), settings.chunk_rows)
+    dates = _DateRange(kind)
+    con.begin()
+    try:
+        for frame in reading.typed_chunks():
+            if reading.log:
+                continue  # keep reading to list every problem, but load nothing more
+            dates.add(frame)
+            _insert(
+                con,
+                kind,
+                _hash_identities(kind, frame, settings.pii_key),
+                load_id,
+                file_name,
+                scan.sha256,
+                loaded_at,
+            )
+            if settings.pause_seconds:
+                time.sleep(settings.pause_seconds)
+        if reading.log:
+            con.rollback()
+            return _Loaded(reading, None)
+        first, last = dates.dates()
+        con.execute(
+            "insert into raw.load_log (load_id, kind, file_name, sha256, rows, loaded_at, "
+            "encoding, extra_columns, archive_path, first_date, last_date) "
+            "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                load_id,
+                kind,
+                file_name,
+                scan.sha256,
+                reading.rows,
+                loaded_at,
+                reading.encoding,
+                ", ".join(reading.extra_columns),
+                str(archive_path),
+                first,
+                last,
+            ],
+        )
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return _Loaded(reading, load_id)
+
+
+def _free_name(folder: Path, name: str) -> Path:
+    """`name`, or `stem.2.ext`, `stem.3.ext`... : never overwrite what is already there."""
+    candidate = folder / name
+    stem, suffix = Path(name).stem, Path(name).suffix
+    number = 2
+    while candidate.exists() or Path(f"{candidate}.errors.csv").exists():
+        candidate = folder / f"{stem}.{number}{suffix}"
+        number += 1
+    return candidate
+
+
+def _archive(path: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(path, target)
+    os.chmod(target, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+
+
+def _reject(paths: DataPaths, path: Path, kind: str, log: ProblemLog) -> Path:
+    folder = paths.rejected(kind)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = _free_name(folder, path.name)
+    # Reasons first: a reader who sees the rejected file also finds why beside it.
+    write_errors_csv(Path(f"{target}.errors.csv"), log.listed)
+    Path(f"{target}.errors.txt").write_text(summary_text(path.name, kind, log), encoding="utf-8")
+    os.replace(path, target)
+    return target
+
+
+def _archive_name(loaded_at: datetime, name: str) -> str:
+    return f"{loaded_at.strftime(STAMP_FORMAT)}__{name}"
+
+
+def _ingest_file(
+    con: duckdb.DuckDBPyConnection,
+    paths: DataPaths,
+    path: Path,
+    kind: str,
+    settings: _Settings,
+) -> FileResult:
+    scan = readers.scan_bytes(path)
+    known = con.execute(
+        "select load_id, archive_path from raw.load_log where sha256 = ? order by load_id limit 1",
+        [scan.sha256],
+    ).fetchone()
+    if known is not None:
+        return _settle_duplicate(paths, path, kind, scan, known)
+    load_id, loaded_at = _next_load(con)
+    archive_path = paths.archive(kind) / _archive_name(loaded_at, path.name)
+    loaded = _load(
+        con,
+        path,
+        kind,
+        scan,
+        settings,
+        file_name=path.name,
+        archive_path=archive_path,
+        load_id=load_id,
+        loaded_at=loaded_at,
+    )
+    reading = loaded.reading
+    common = {
+        "kind": kind,
+        "file_name": path.name,
+        "sha256": scan.sha256,
+        "encoding": reading.encoding,
+        "extra_columns": reading.extra_columns,
+    }
+    if loaded.load_id is None:
+        rejected_path = _reject(paths, path, kind, reading.log)
+        return FileResult(
+            status=REJECTED,
+            rows=reading.rows,
+            reason=one_line_reason(reading.log),
+            problems=list(reading.log.listed),
+            problem_count=reading.log.total,
+            rejected_path=rejected_path,
+            **common,
+        )
+    _archive(path, archive_path)
+    return FileResult(
+        status=ACCEPTED,
+        rows=reading.rows,
+        reason=f"loaded {reading.rows} row(s)",
+        archive_path=archive_path,
+        load_id=loaded.load_id,
+        **common,
+    )
+
+
+def _settle_duplicate(
+    paths: DataPaths,
+    path: Path,
+    kind: str,
+    scan: readers.ByteScan,
+    known: tuple[int, str | None],
+) -> FileResult:
+    load_id, recorded_archive = known
+    recorded = Path(recorded_archive) if recorded_archive else None
+    if recorded is not None and not recorded.exists():
+        # The load committed but the process stopped before the move: finish it now.
+        _archive(path, recorded)
+        reason = f"already loaded (load {load_id}); the interrupted move to the archive is done"
+        target = recorded
+    else:
+        stamp = datetime.now(UTC)
+        target = paths.archive(kind) / (_archive_name(stamp, path.name) + DUPLICATE_SUFFIX)
+        _archive(path, target)
+        reason = f"same bytes as load {load_id}; nothing loaded again"
+    return FileResult(
+        kind=kind,
+        file_name=path.name,
+        status=DUPLICATE,
+        reason=reason,
+        archive_path=target,
+        sha256=scan.sha256,
+        load_id=load_id,
+    )
+
+
+def _waiting_files(folder: Path) -> list[Path]:
+    """Files in an inbox, in name order; hidden files and Excel lock files (`~$...`) wait."""
+    if not folder.is_dir():
+        return []
+    return sorted(
+        (p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "~$"))),
+        key=lambda p: p.name,
+    )
+
+
+# --- blocklist ---------------------------------------------------------------------------------
+
+BLOCKLIST_NOT_A_NUMBER = "is not a phone number (fewer than 7 digits, or a withheld-caller word)"
+
+
+def load_blocklist(con: duckdb.DuckDBPyConnection, path: Path, key: bytes) -> FileResult:
+    """Replace `raw.blocklist` with the hashed numbers of `config/blocklist.csv`.
+
+    A bad blocklist changes nothing (the previous list stays) and is reported; the file stays.
+    """
+    scan = readers.scan_bytes(path)
+    log = ProblemLog()
+    numbers: list[str] = []
+    rows: list[int] = []
+    encoding: str | None = None
+    try:
+        opened = readers.open_csv(path, scan, ["number"], ["number"]) if scan.size else None
+        if opened is None:
+            raise readers.whole_file("the file is empty", "put the header `number` on line 1")
+        encoding = opened.encoding
+        for chunk in opened.chunks:
+            numbers += chunk.frame["number"].tolist()
+            rows += chunk.frame.index.tolist()
+    except readers.FileRejected as rejection:
+        log.extend(rejection.problems)
+    text = pd.Series(numbers, index=rows, dtype=contracts.TEXT)
+    normalised = identity.normalise_phones(text)
+    for row, value in text[normalised.isna()].items():
+        log.add(Problem(int(row), "number", value, BLOCKLIST_NOT_A_NUMBER, "remove or correct it"))
+    if log:
+        return FileResult(
+            kind="blocklist",
+            file_name=path.name,
+            status=REJECTED,
+            reason="blocklist not updated: " + one_line_reason(log),
+            problems=list(log.listed),
+            problem_count=log.total,
+            sha256=scan.sha256,
+            encoding=encoding,
+        )
+    hashes = pd.DataFrame(
+        {"number_hash": identity.hash_identities(normalised, key).drop_duplicates()}
+    )
+    con.begin()
+    try:
+        con.execute("delete from raw.blocklist")
+        con.register("blocklist_chunk", hashes)
+        con.execute("insert into raw.blocklist select number_hash from blocklist_chunk")
+        con.unregister("blocklist_chunk")
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return FileResult(
+        kind="blocklist",
+        file_name=path.name,
+        status=ACCEPTED,
+        rows=len(hashes),
+        reason=f"blocklist replaced: {len(hashes)} number(s)",
+        sha256=scan.sha256,
+        encoding=encoding,
+    )
+
+
+# --- entry points ------------------------------------------------------------------------------
+
+
+def ingest_inbox(
+    paths: DataPaths,
+    kinds: Sequence[str] | None = None,
+    progress: Callable[[FileResult], None] | None = None,
+    pii_key: bytes | None = None,
+) -> list[FileResult]:
+    """Load every file waiting in `inbox/<kind>/` (name order per kind) into `raw.<kind>`.
+
+    Also replaces `raw.blocklist` from `config/blocklist.csv` when that file is present (its
+    result has kind `blocklist`; an absent file leaves the table as it is). One bad file never
+    stops the others. Returns one FileResult per file, in processing order.
+    """
+    selected = list(KINDS if kinds is None else kinds)
+    unknown = [kind for kind in selected if kind not in EXTRACTS]
+    if unknown:
+        raise ValueError(f"unknown kind(s) {', '.join(unknown)}; expected {', '.join(KINDS)}")
+    paths.ensure()
+    settings = _Settings.resolve(paths, pii_key)
+    results: list[FileResult] = []
+
+    def report(result: FileResult) -> None:
+        results.append(result)
+        if progress is not None:
+            progress(result)
+
+    with warehouse.connect(paths.warehouse) as con:
+        warehouse.ensure_raw_tables(con)
+        if paths.blocklist.is_file():
+            report(load_blocklist(con, paths.blocklist, settings.pii_key))
+        for kind in selected:
+            for path in _waiting_files(paths.inbox(kind)):
+                report(_ingest_file(con, paths, path, kind, settings))
+    return results
+
+
+@dataclass(frozen=True)
+class _Archived:
+    path: Path
+    kind: str
+    loaded_at: datetime
+    original_name: str
+
+
+def archived_files(paths: DataPaths) -> list[_Archived]:
+    """Every accepted original in the archive, in load order (duplicates left out)."""
+    found: list[_Archived] = []
+    for kind in KINDS:
+        folder = paths.archive(kind)
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            match = _ARCHIVED_RE.match(path.name)
+            if not path.is_file() or match is None or path.name.endswith(DUPLICATE_SUFFIX):
+                continue
+            loaded_at = datetime.strptime(match.group(1), STAMP_FORMAT).replace(tzinfo=UTC)
+            found.append(_Archived(path, kind, loaded_at, match.group(2)))
+    return sorted(found, key=lambda a: (a.loaded_at, a.kind, a.original_name))
+
+
+class RebuildError(RuntimeError):
+    """An archived file no longer loads; the existing warehouse was kept."""
+
+
+def rebuild_from_archive(
+    paths: DataPaths,
+    progress: Callable[[FileResult], None] | None = None,
+    pii_key: bytes | None = None,
+) -> list[FileResult]:
+    """Recreate the raw tables from `archive/` alone, in the original load order.
+
+    The new warehouse is written beside the current one and swapped in atomically only when
+    every archived file loads again; otherwise the current warehouse stays and RebuildError is
+    raised (the results so far are in its `results` attribute). Everything but the raw schema
+    (dbt's models) must be rebuilt afterwards. Load ids and load times come out as before.
+    """
+    paths.ensure()
+    settings = _Settings.resolve(paths, pii_key)
+    fresh = paths.warehouse.with_name(paths.warehouse.stem + ".rebuild.duckdb")
+    for leftover in (fresh, Path(f"{fresh}.wal")):
+        leftover.unlink(missing_ok=True)  # a half-written rebuild of our own, never user data
+    results: list[FileResult] = []
+    failed: list[FileResult] = []
+    with warehouse.connect(fresh) as con:
+        warehouse.ensure_raw_tables(con)
+        if paths.blocklist.is_file():
+            results.append(load_blocklist(con, paths.blocklist, settings.pii_key))
+        for load_id, archived in enumerate(archived_files(paths), start=1):
+            result = _reload(con, archived, load_id, settings)
+            results.append(result)
+            if result.status != ACCEPTED:
+                failed.append(result)
+            if progress is not None:
+                progress(result)
+        con.execute("checkpoint")
+    if failed:
+        error = RebuildError(
+            f"{len(failed)} archived file(s) no longer load (first: {failed[0].file_name}: "
+            f"{failed[0].reason}); the warehouse was not replaced"
+        )
+        error.results = results  # type: ignore[attr-defined]
+        raise error
+    old_wal = Path(f"{paths.warehouse}.wal")
+    if old_wal.exists():
+        # A write-ahead log of the old file must never be replayed onto the new one.
+        with contextlib.suppress(OSError):
+            os.replace(old_wal, Path(f"{old_wal}.before-rebuild"))
+    os.replace(fresh, paths.warehouse)
+    return results
+
+
+def _reload(
+    con: duckdb.DuckDBPyConnection, archived: _Archived, load_id: int, settings: _Settings
+) -> FileResult:
+    scan = readers.scan_bytes(archived.path)
+    loaded = _load(
+        con,
+        archived.path,
+        archived.kind,
+        scan,
+        settings,
+        file_name=archived.original_name,
+        archive_path=archived.path,
+        load_id=load_id,
+        loaded_at=archived.loaded_at,
+    )
+    reading = loaded.reading
+    ok = loaded.load_id is not None
+    return FileResult(
+        kind=archived.kind,
+        file_name=archived.original_name,
+        status=ACCEPTED if ok else REJECTED,
+        rows=reading.rows,
+        reason=f"reloaded {reading.rows} row(s)" if ok else one_line_reason(reading.log),
+        problems=list(reading.log.listed),
+        problem_count=reading.log.total,
+        archive_path=archived.path,
+        sha256=scan.sha256,
+        load_id=loaded.load_id,
+        extra_columns=reading.extra_columns,
+        encoding=reading.encoding,
+    )

@@ -1,0 +1,492 @@
+"""Reading extract files as text, in bounded chunks, with each row's number as a person sees it.
+
+CSV: UTF-8 with or without BOM (finance may also be Windows-1252), comma-separated, blank lines
+ignored, `#` comment lines allowed above the header. XLSX (finance only): the sheet
+`Expenditures` or the first sheet, the header being the first row that holds the required
+names; the workbook is checked for size and decompression bombs before openpyxl opens it, and
+formula cells are refused, never evaluated (operations.md, "Privacy and security").
+
+Every cell comes out as stripped text ("" for blank); typing is `ingest.parsing`'s job.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import re
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+
+from ingest.problems import Problem
+
+CHUNK_ROWS = 100_000
+READ_BLOCK = 1 << 20
+# Finance uploads are small; anything bigger is a mistake or an attack.
+MAX_WORKBOOK_BYTES = 20 * 1024 * 1024
+MAX_WORKBOOK_UNCOMPRESSED = 200 * 1024 * 1024
+MAX_WORKBOOK_RATIO = 200
+# The header of a finance file may sit under a few title rows.
+MAX_TITLE_ROWS = 30
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+UTF8_BOM = codecs.BOM_UTF8
+OTHER_DELIMITERS = {";": "';'", "\t": "tabs", "|": "'|'"}
+
+SAVE_AS_CSV_UTF8 = "open it in Excel and use File > Save As > 'CSV UTF-8 (Comma delimited)'"
+
+
+class FileRejected(Exception):
+    """The file as a whole cannot be read; the problems say why."""
+
+    def __init__(self, *problems: Problem) -> None:
+        super().__init__("; ".join(p.problem for p in problems))
+        self.problems = list(problems)
+
+
+def whole_file(problem: str, fix: str) -> FileRejected:
+    return FileRejected(Problem(row=None, column=None, value=None, problem=problem, fix=fix))
+
+
+@dataclass(frozen=True)
+class ByteScan:
+    """One pass over the bytes: fingerprint and what kind of content it is."""
+
+    sha256: str
+    size: int
+    head: bytes
+    utf8: bool
+    has_nul: bool
+    first_bad_byte_line: int | None
+
+
+def scan_bytes(path: Path) -> ByteScan:
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8, has_nul, head, size, lines = True, False, b"", 0, 1
+    bad_line: int | None = None
+    with path.open("rb") as handle:
+        while block := handle.read(READ_BLOCK):
+            if not head:
+                head = block[:8]
+            size += len(block)
+            digest.update(block)
+            has_nul = has_nul or b"\x00" in block
+            if utf8:
+                try:
+                    decoder.decode(block)
+                    lines += block.count(b"\n")
+                except UnicodeDecodeError as error:
+                    utf8 = False
+                    bad_line = lines + block[: error.start].count(b"\n")
+        if utf8:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                utf8, bad_line = False, lines
+    return ByteScan(digest.hexdigest(), size, head, utf8, has_nul, bad_line)
+
+
+def normalise_header(name: str) -> str:
+    return name.strip().lower()
+
+
+@dataclass
+class Header:
+    """Which file column holds which extract column."""
+
+    row: int
+    positions: dict[str, int]
+    width: int
+    extra_columns: list[str] = field(default_factory=list)
+
+
+def match_header(
+    cells: Sequence[str], row: int, known: Sequence[str], required: Sequence[str]
+) -> Header:
+    """Header cells matched by name (case-insensitive, trimmed, any order); extras recorded."""
+    names = [normalise_header(cell) for cell in cells]
+    seen: dict[str, int] = {}
+    repeated: list[str] = []
+    for position, name in enumerate(names):
+        if not name:
+            continue
+        if name in seen and name not in repeated:
+            repeated.append(name)
+        seen.setdefault(name, position)
+    if repeated:
+        raise whole_file(
+            "the header row names the column(s) "
+            + ", ".join(repr(n) for n in repeated)
+            + " more than once",
+            "keep one column of each name and delete or rename the others",
+        )
+    missing = [name for name in required if name not in seen]
+    if missing:
+        raise whole_file(
+            "the header row (row "
+            + str(row)
+            + ") has no column named "
+            + ", ".join(repr(n) for n in missing)
+            + " (found: "
+            + ", ".join(repr(c.strip()) for c in cells if c.strip())
+            + ")",
+            "add the missing column(s) with exactly these names in the header row; "
+            "the order of columns does not matter",
+        )
+    positions = {name: seen[name] for name in known if name in seen}
+    extras = [cells[i].strip() for i, name in enumerate(names) if name and name not in known]
+    return Header(row=row, positions=positions, width=len(cells), extra_columns=extras)
+
+
+@dataclass
+class Chunk:
+    """Rows of text cells indexed by their row number in the file, plus cell-level problems."""
+
+    frame: pd.DataFrame
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class OpenedExtract:
+    encoding: str
+    header: Header
+    chunks: Iterator[Chunk]
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+
+def _text_encoding(scan: ByteScan, path: Path, legacy_allowed: bool) -> tuple[str, str]:
+    """(codec for Python, the name recorded in the load log)."""
+    if scan.head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise whole_file(
+            "the file is saved as UTF-16 ('Unicode Text'), not as UTF-8 CSV", SAVE_AS_CSV_UTF8
+        )
+    if scan.head.startswith(ZIP_MAGIC) or scan.head.startswith(OLE_MAGIC):
+        raise whole_file(
+            "the file is a spreadsheet workbook, not a CSV text file", SAVE_AS_CSV_UTF8
+        )
+    if scan.has_nul:
+        raise whole_file(
+            "the file holds binary (non-text) content, it is not a CSV text file",
+            "export the data again as CSV; " + SAVE_AS_CSV_UTF8,
+        )
+    if scan.utf8:
+        if scan.head.startswith(UTF8_BOM):
+            return "utf-8-sig", "UTF-8 with BOM"
+        return "utf-8", "UTF-8"
+    if legacy_allowed:
+        try:
+            with path.open("r", encoding="cp1252", newline="") as handle:
+                while handle.read(READ_BLOCK):
+                    pass
+        except UnicodeDecodeError:
+            pass
+        else:
+            return "cp1252", "Windows-1252"
+    raise whole_file(
+        f"the file is not UTF-8 text (first bad character on line {scan.first_bad_byte_line})",
+        SAVE_AS_CSV_UTF8,
+    )
+
+
+def _header_cells(line: str) -> list[str]:
+    return next(csv.reader([line]), [])
+
+
+def open_csv(
+    path: Path,
+    scan: ByteScan,
+    known: Sequence[str],
+    required: Sequence[str],
+    *,
+    legacy_encoding_allowed: bool = False,
+    title_rows_allowed: bool = False,
+    chunk_rows: int = CHUNK_ROWS,
+) -> OpenedExtract:
+    codec, encoding_name = _text_encoding(scan, path, legacy_encoding_allowed)
+    handle = path.open("r", encoding=codec, newline="")
+    try:
+        header = _find_csv_header(handle, known, required, title_rows_allowed)
+    except BaseException:
+        handle.close()
+        raise
+    return OpenedExtract(
+        encoding=encoding_name,
+        header=header,
+        chunks=_csv_chunks(handle, header, chunk_rows),
+    )
+
+
+def _find_csv_header(
+    handle: io.TextIOBase, known: Sequence[str], required: Sequence[str], title_rows_allowed: bool
+) -> Header:
+    line_number = 0
+    first_candidate: tuple[int, list[str], str] | None = None
+    for line_number, line in enumerate(iter(handle.readline, ""), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        cells = _header_cells(line)
+        if first_candidate is None:
+            first_candidate = (line_number, cells, line)
+        if not title_rows_allowed:
+            break
+        names = {normalise_header(cell) for cell in cells}
+        if all(name in names for name in required):
+            return match_header(cells, line_number, known, required)
+        if line_number >= MAX_TITLE_ROWS:
+            break
+    if first_candidate is None:
+        raise whole_file(
+            "the file is empty (no header row and no data)",
+            "export the data again; the first line must be the header row",
+        )
+    row, cells, line = first_candidate
+    names = {normalise_header(cell) for cell in cells}
+    if not all(name in names for name in required) and len(cells) == 1:
+        for delimiter, said in OTHER_DELIMITERS.items():
+            if len(line.split(delimiter)) > 1:
+                raise whole_file(
+                    f"the file seems to use {said} between columns; save it as comma-separated",
+                    SAVE_AS_CSV_UTF8,
+                )
+    return match_header(cells, row, known, required)
+
+
+_PARSER_LINE_RE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def _csv_chunks(handle: io.TextIOBase, header: Header, chunk_rows: int) -> Iterator[Chunk]:
+    width = header.width
+    wanted = dict(header.positions)
+    first_data_row = header.row + 1
+    try:
+        reader = pd.read_csv(
+            handle,
+            header=None,
+            names=list(range(width)),
+            index_col=False,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            chunksize=chunk_rows,
+            engine="c",
+        )
+        try:
+            for frame in reader:
+                if frame.shape[1] < width:
+                    for missing in range(frame.shape[1], width):
+                        frame[missing] = ""
+                blank = (frame.apply(lambda c: c.str.strip()) == "").all(axis=1)
+                kept = frame.loc[~blank]
+                rows = pd.Index(kept.index + first_data_row, name="row")
+                out = pd.DataFrame(
+                    {name: kept[pos].str.strip().to_numpy() for name, pos in wanted.items()},
+                    index=rows,
+                )
+                yield Chunk(out)
+        except pd.errors.ParserError as error:
+            match = _PARSER_LINE_RE.search(str(error))
+            if match is None:
+                raise whole_file(
+                    f"the file cannot be read as CSV ({error})",
+                    "check for unbalanced quote marks; " + SAVE_AS_CSV_UTF8,
+                ) from error
+            expected, line, saw = (int(g) for g in match.groups())
+            raise FileRejected(
+                Problem(
+                    row=header.row + line,
+                    column=None,
+                    value=None,
+                    problem=f"the row has {saw} cells but the header has {expected}",
+                    fix="a value probably contains a comma without quote marks around it; "
+                    "export the file again from the source system",
+                )
+            ) from error
+        except pd.errors.EmptyDataError:
+            return
+    finally:
+        handle.close()
+
+
+# --- XLSX --------------------------------------------------------------------------------------
+
+FORMULA_PROBLEM = "is a formula; formulas are never evaluated or copied"
+FORMULA_FIX = (
+    "select the sheet, Copy, then Paste Special > Values (so every cell holds its value), "
+    "and save again"
+)
+
+
+def check_workbook_container(path: Path, scan: ByteScan) -> None:
+    """Size and decompression limits, checked on the zip directory before anything unpacks."""
+    save_xlsx = "open it in Excel and save it again as 'Excel Workbook (.xlsx)' without a password"
+    if scan.head.startswith(OLE_MAGIC):
+        raise whole_file(
+            "the workbook is password-protected (encrypted) or in the old .xls format, "
+            "so it cannot be read",
+            save_xlsx,
+        )
+    if scan.size > MAX_WORKBOOK_BYTES:
+        raise whole_file(
+            f"the workbook is {scan.size / 1e6:.1f} MB; the limit is "
+            f"{MAX_WORKBOOK_BYTES / 1e6:.0f} MB",
+            "remove other sheets, images and unused rows, or upload a CSV",
+        )
+    if not scan.head.startswith(ZIP_MAGIC):
+        raise whole_file("the file is not a valid .xlsx workbook (corrupt or renamed)", save_xlsx)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as error:
+        raise whole_file(f"the file is not a valid .xlsx workbook ({error})", save_xlsx) from error
+    unpacked = sum(entry.file_size for entry in entries)
+    packed = max(1, sum(entry.compress_size for entry in entries))
+    if unpacked > MAX_WORKBOOK_UNCOMPRESSED or unpacked / packed > MAX_WORKBOOK_RATIO:
+        raise whole_file(
+            f"the workbook would unpack to {unpacked / 1e6:.0f} MB, more than the "
+            f"{MAX_WORKBOOK_UNCOMPRESSED / 1e6:.0f} MB allowed (a damaged or hostile file)",
+            save_xlsx,
+        )
+
+
+def cell_text(value: object) -> str:
+    """An openpyxl cell value as text: numbers at Excel's 15 significant digits, dates ISO."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return str(value)
+        return format(Decimal(format(value, ".15g")).normalize(), "f")
+    if isinstance(value, datetime):
+        if value.time() == time(0):
+            return value.date().isoformat()
+        return value.isoformat()
+    if isinstance(value, date | time):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def open_workbook(
+    path: Path,
+    scan: ByteScan,
+    known: Sequence[str],
+    required: Sequence[str],
+    *,
+    sheet_name: str,
+    chunk_rows: int = CHUNK_ROWS,
+) -> OpenedExtract:
+    import openpyxl  # imported here: only finance uploads need it
+
+    check_workbook_container(path, scan)
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    except Exception as error:  # openpyxl raises many types for a damaged file
+        raise whole_file(
+            f"the workbook cannot be opened ({type(error).__name__}: {error})",
+            "open it in Excel and save it again as 'Excel Workbook (.xlsx)'",
+        ) from error
+    try:
+        by_name = {ws.title.strip().lower(): ws for ws in workbook.worksheets}
+        sheet = by_name.get(sheet_name.lower()) or workbook.worksheets[0]
+        rows = _sheet_rows(sheet)
+        header = _find_sheet_header(rows, known, required)
+    except BaseException:
+        workbook.close()
+        raise
+    return OpenedExtract(
+        encoding="xlsx",
+        header=header,
+        chunks=_sheet_chunks(workbook, rows, header, chunk_rows),
+    )
+
+
+def _sheet_rows(sheet: object) -> Iterator[tuple[int, list[tuple[object, bool]]]]:
+    """(row number, [(value, is_formula)]) for each non-empty row."""
+    for number, cells in enumerate(sheet.iter_rows(), start=1):  # type: ignore[attr-defined]
+        row_number = next((c.row for c in cells if getattr(c, "row", None)), number)
+        values = [
+            (c.value, getattr(c, "data_type", None) == "f" and c.value is not None) for c in cells
+        ]
+        if any(v is not None and str(v).strip() for v, _ in values):
+            yield row_number, values
+
+
+def _find_sheet_header(
+    rows: Iterator[tuple[int, list[tuple[object, bool]]]],
+    known: Sequence[str],
+    required: Sequence[str],
+) -> Header:
+    best: tuple[int, list[str]] | None = None
+    best_hits = -1
+    for seen, (row_number, values) in enumerate(rows, start=1):
+        cells = [cell_text(v) for v, _ in values]
+        names = {normalise_header(c) for c in cells}
+        hits = sum(name in names for name in required)
+        if hits == len(required):
+            return match_header(cells, row_number, known, required)
+        if hits > best_hits:
+            best, best_hits = (row_number, cells), hits
+        if seen >= MAX_TITLE_ROWS:
+            break
+    if best is None:
+        raise whole_file(
+            "the sheet is empty (no header row and no data)",
+            "fill in the finance template: a header row, then one row per ledger line",
+        )
+    return match_header(best[1], best[0], known, required)
+
+
+def _sheet_chunks(
+    workbook: object,
+    rows: Iterator[tuple[int, list[tuple[object, bool]]]],
+    header: Header,
+    chunk_rows: int,
+) -> Iterator[Chunk]:
+    names = list(header.positions)
+    try:
+        numbers: list[int] = []
+        records: list[list[str]] = []
+        problems: list[Problem] = []
+        for row_number, values in rows:
+            record = []
+            for name in names:
+                position = header.positions[name]
+                value, is_formula = values[position] if position < len(values) else (None, False)
+                if is_formula:
+                    problems.append(
+                        Problem(row_number, name, str(value), FORMULA_PROBLEM, FORMULA_FIX)
+                    )
+                    record.append("")
+                else:
+                    record.append(cell_text(value))
+            numbers.append(row_number)
+            records.append(record)
+            if len(records) >= chunk_rows:
+                yield Chunk(_frame(records, numbers, names), problems)
+                numbers, records, problems = [], [], []
+        if records or problems:
+            yield Chunk(_frame(records, numbers, names), problems)
+    finally:
+        workbook.close()  # type: ignore[attr-defined]
+
+
+def _frame(records: list[list[str]], numbers: list[int], names: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(records, columns=names, dtype="str")
+    frame.index = pd.Index(numbers, name="row")
+    return frame
