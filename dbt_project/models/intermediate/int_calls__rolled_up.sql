@@ -45,8 +45,10 @@ rolled_up as (
         ) as caller_hash,
         first(queue order by started_at, segment_id) as queue,
         min(category_precedence) as category_precedence,
-        list_sort(list_distinct(list(disposition_code) filter (where is_unmapped)))
-            as unmapped_dispositions
+        coalesce(
+            list_sort(list_distinct(list(disposition_code) filter (where is_unmapped))),
+            cast([] as varchar [])
+        ) as unmapped_dispositions
     from categorised
     group by contact_id
 ),
