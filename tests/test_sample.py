@@ -159,6 +159,11 @@ def test_csv_headers_follow_extracts_contract(sample: SampleSummary, kind: str) 
         assert columns <= required | optional, (path.name, columns - required - optional)
 
 
+def test_some_exports_carry_a_utf8_byte_order_mark(sample: SampleSummary) -> None:
+    boms = [path.read_bytes().startswith(b"\xef\xbb\xbf") for path in sample.files]
+    assert any(boms) and not all(boms)
+
+
 def test_optional_segment_id_is_missing_from_some_call_files(sample: SampleSummary) -> None:
     without = [p.name for p in sample.files_of("calls") if "segment_id" not in read_text_csv(p)]
     assert 1 <= len(without) < len(sample.files_of("calls"))

@@ -113,6 +113,7 @@ class Delivery:
     booleans: tuple[str, str] = ("true", "false")
     preamble: tuple[str, ...] = ()
     compact_dates: bool = False
+    repeats_previous_day: bool = False  # a re-delivery of the day before `first`
 
 
 class DeliveryWriter:
@@ -240,7 +241,9 @@ def call_deliveries(days: list[date]) -> list[Delivery]:
         second = deliveries[1]
         redelivered = deliveries[0].last
         deliveries[1] = replace(
-            second, name=f"calls_{redelivered.isoformat()}_{second.last.isoformat()}.csv"
+            second,
+            name=f"calls_{redelivered.isoformat()}_{second.last.isoformat()}.csv",
+            repeats_previous_day=True,
         )
     return deliveries
 
@@ -447,7 +450,10 @@ def write_sample(
         return Deliveries(plan, inbox / plan[0].kind, clock, summary, progress)
 
     calls = open_kind(call_deliveries(days))
-    chats = open_kind(weekly_deliveries("chats", days, CHAT_COLUMNS))
+    chat_plan = weekly_deliveries("chats", days, CHAT_COLUMNS)
+    # The chat platform's first export was saved with a byte-order mark (UTF-8 with BOM).
+    chat_plan[0] = replace(chat_plan[0], encoding="utf-8-sig")
+    chats = open_kind(chat_plan)
     texts = open_kind(weekly_deliveries("texts", days, TEXT_COLUMNS))
     emails = open_kind(weekly_deliveries("emails", days, EMAIL_COLUMNS))
     surveys = open_kind(survey_deliveries(first_day))
@@ -468,7 +474,7 @@ def write_sample(
             context, expected["calls"][index], burst_days.get(day, [])
         )
         writer, opened = calls.for_day(day)
-        if opened and writer.path.name != f"calls_{day.isoformat()}_{writer.delivery.last}.csv":
+        if opened and writer.delivery.repeats_previous_day:
             writer.write(call_record(writer, s) for s in correct_one_call(previous_day_calls))
         writer.write(call_record(writer, segment) for segment in segments)
         previous_day_calls = segments
