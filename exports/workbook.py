@@ -109,7 +109,7 @@ def _number(value: Decimal | int | None) -> Decimal | int | None:
     return value
 
 
-def _lines(text: str, width: float) -> int:
+def wrapped_lines(text: str, width: float) -> int:
     """Lines a wrapped text takes in a column `width` characters wide (a safe over-estimate)."""
     usable = max(int(width * 1.15) - 1, 1)
     return sum(max(math.ceil(len(part) / usable), 1) for part in text.split("\n"))
@@ -177,7 +177,7 @@ class SheetWriter:
             cell.fill = HEADER_FILL
             cell.alignment = Alignment(wrap_text=True, vertical="center")
         ws.row_dimensions[header_row].height = LINE_HEIGHT * max(
-            _lines(heading, self.width(column)) for column, heading in enumerate(headers, 1)
+            wrapped_lines(heading, self.width(column)) for column, heading in enumerate(headers, 1)
         )
         for offset, values in enumerate(rows, start=1):
             extra = row_formats[offset - 1] if row_formats else {}
@@ -188,7 +188,7 @@ class SheetWriter:
                 if wrap and column in wrap:
                     ws.cell(row=header_row + offset, column=column).alignment = WRAP_TOP
                     if isinstance(value, str):
-                        lines = max(lines, _lines(value, self.width(column)))
+                        lines = max(lines, wrapped_lines(value, self.width(column)))
             # Neither Excel nor LibreOffice grows a row for wrapped text on opening a file
             # written by openpyxl, so the height is set from an estimate of the wrapped lines.
             ws.row_dimensions[header_row + offset].height = LINE_HEIGHT * lines
