@@ -77,6 +77,15 @@ class FileResult:
     extra_columns: list[str] = field(default_factory=list)
     encoding: str | None = None
 
+    @property
+    def errors_txt(self) -> Path | None:
+        """The plain-language summary beside a rejected file."""
+        return None if self.rejected_path is None else Path(f"{self.rejected_path}.errors.txt")
+
+    @property
+    def errors_csv(self) -> Path | None:
+        return None if self.rejected_path is None else Path(f"{self.rejected_path}.errors.csv")
+
 
 @dataclass
 class CheckResult:
@@ -94,6 +103,13 @@ class CheckResult:
     @property
     def ok(self) -> bool:
         return self.problem_count == 0
+
+    # A CheckResult also reads as its list of problems (empty = the file would load).
+    def __len__(self) -> int:
+        return len(self.problems)
+
+    def __iter__(self) -> Iterator[Problem]:
+        return iter(self.problems)
 
 
 @dataclass
