@@ -65,6 +65,9 @@ EXCLUDED_CALL_DISPOSITIONS = (
     ("Fax Tone", 4),
 )
 
+EXCLUDED_CODES = tuple(code for code, _ in EXCLUDED_CALL_DISPOSITIONS)
+EXCLUDED_WEIGHTS = tuple(weight for _, weight in EXCLUDED_CALL_DISPOSITIONS)
+
 PHONE_CHANNELS = ("phone", "Telephone", "call", "voice", "Phone ")
 CHAT_CHANNELS = ("chat", "webchat", "Web Chat", "live chat")
 OTHER_CHANNELS = ("email", "E-mail")
@@ -178,6 +181,132 @@ def _caller(rng: random.Random, population: Population) -> str:
     return phone_text(number, rng.randrange(6))
 
 
+@dataclass(frozen=True)
+class CallShares:
+    """Shares of a day's calls by how they end (the issue's volumes; the rest are served)."""
+
+    test_queue: float = 0.003
+    excluding_disposition: float = 0.035
+    ivr_only: float = 0.07
+    abandoned: float = 0.10
+    transferred: float = 0.07  # of served calls
+    french: float = 0.07
+
+
+CALL_SHARES = CallShares()
+
+
+def _one_call(
+    rng: random.Random, population: Population, contact_id: str, started: int
+) -> tuple[list[CallSegment], int | None]:
+    """One call's segments, and when it ended if an agent served it (it may be surveyed)."""
+    shares = CALL_SHARES
+    french = rng.random() < shares.french
+    queue = "211_FR" if french else "211_EN"
+    language = "" if rng.random() < 0.02 else ("fr" if french else "en")
+    caller = _caller(rng, population)
+    queued = started + rng.randrange(15, 90)
+
+    def leg(
+        queued_at: int | None,
+        answered_at: int | None,
+        ended_at: int,
+        disposition: str = "",
+        *,
+        number: int = 1,
+        started_at: int = started,
+        caller_number: str = caller,
+        leg_queue: str = queue,
+    ) -> CallSegment:
+        return CallSegment(
+            contact_id=contact_id,
+            segment_id=f"{contact_id}-{number}",
+            started_at=started_at,
+            queued_at=queued_at,
+            answered_at=answered_at,
+            ended_at=ended_at,
+            caller_number=caller_number,
+            queue=leg_queue,
+            disposition=disposition,
+            language=language,
+        )
+
+    roll = rng.random()
+    threshold = shares.test_queue
+    if roll < threshold:
+        # Staff testing the line, on a queue named for it.
+        answered = queued + rng.randrange(1, 30)
+        test_queue = "211_TEST" if rng.random() < 0.5 else "TEST_211_EN"
+        ended = answered + rng.randrange(20, 120)
+        return [leg(queued, answered, ended, caller_number="", leg_queue=test_queue)], None
+    threshold += shares.excluding_disposition
+    if roll < threshold:
+        code = rng.choices(EXCLUDED_CODES, weights=EXCLUDED_WEIGHTS)[0]
+        if code in ("Spam", "Robocall", "Prank") and rng.random() < 0.5:
+            caller = phone_text(rng.choice(population.spam_numbers), rng.randrange(6))
+        answered = queued + _wait_seconds(rng)
+        ended = answered + rng.randrange(3, 60)
+        return [leg(queued, answered, ended, code, caller_number=caller)], None
+    threshold += shares.ivr_only
+    if roll < threshold:
+        return [leg(None, None, started + rng.randrange(5, 150))], None
+    threshold += shares.abandoned
+    if roll < threshold:
+        patience = min(1200, max(2, round(rng.expovariate(1 / 60))))
+        return [leg(queued, None, queued + patience)], None
+
+    answered = queued + _wait_seconds(rng)
+    disposition = rng.choices(SERVICE_DISPOSITIONS, weights=(55, 20, 5, 20))[0]
+    if rng.random() >= shares.transferred:
+        ended = answered + _talk_seconds(rng)
+        return [leg(queued, answered, ended, disposition)], ended
+    # A warm transfer: the second leg is its own segment of the same call, often without the
+    # caller's number (the switch places it), sometimes never picked up.
+    first_end = answered + rng.randrange(60, 300)
+    second_start = first_end + rng.randrange(1, 4)
+    second_answered: int | None = second_start + _wait_seconds(rng)
+    second_end = second_answered + _talk_seconds(rng)
+    if rng.random() < 0.1:
+        second_answered, second_end = None, second_start + rng.randrange(10, 200)
+    second = leg(
+        second_start,
+        second_answered,
+        second_end,
+        disposition,
+        number=2,
+        started_at=second_start,
+        caller_number="" if rng.random() < 0.5 else caller,
+        leg_queue="211_EN" if french else rng.choice(("211_EN", "211_FR")),
+    )
+    return [leg(queued, answered, first_end, "Transferred"), second], second_end
+
+
+def _burst(rng: random.Random, day: Day, first_id: str, number: str) -> list[CallSegment]:
+    """An auto-dialer: 5 to 9 calls of a few seconds, the first five inside 40 minutes."""
+    burst_start = day.start + rng.randrange(8 * 3600, 18 * 3600)
+    calls = []
+    for call_index in range(rng.randrange(5, 10)):
+        started = min(burst_start + call_index * rng.randrange(60, 540), day.end - 1)
+        contact_id = f"{first_id}{call_index:03d}"
+        queued = started + rng.randrange(5, 20)
+        answered = queued + rng.randrange(1, 20)
+        calls.append(
+            CallSegment(
+                contact_id=contact_id,
+                segment_id=f"{contact_id}-1",
+                started_at=started,
+                queued_at=queued,
+                answered_at=answered,
+                ended_at=answered + rng.randrange(1, 9),
+                caller_number=phone_text(number, call_index),
+                queue="211_EN",
+                disposition="" if rng.random() < 0.8 else "Auto Dialer",
+                language="en",
+            )
+        )
+    return calls
+
+
 def calls_for_day(
     day: Day, expected_calls: float, burst_numbers: list[str]
 ) -> tuple[list[CallSegment], list[tuple[str, int, str]]]:
@@ -187,175 +316,18 @@ def calls_for_day(
     five short calls inside an hour (rules.md, auto_dialer).
     """
     rng = day.rng("calls")
-    population = day.population
     prefix = f"CA{day.day:%Y%m%d}-"
     segments: list[CallSegment] = []
     served: list[tuple[str, int, str]] = []
-    excluded_codes = [code for code, _ in EXCLUDED_CALL_DISPOSITIONS]
-    excluded_weights = [weight for _, weight in EXCLUDED_CALL_DISPOSITIONS]
     starts = day.starts(rng, stochastic_round(rng, expected_calls), CALL_HOURS)
     for number, started in enumerate(starts, start=1):
         contact_id = f"{prefix}{number:06d}"
-        french = rng.random() < 0.07
-        queue = "211_FR" if french else "211_EN"
-        language = "fr" if french else "en"
-        if rng.random() < 0.02:
-            language = ""
-        caller = _caller(rng, population)
-        queued = started + rng.randrange(15, 90)
-        roll = rng.random()
-        if roll < 0.003:
-            # Staff testing the line: a queue named for it.
-            queue = "211_TEST" if rng.random() < 0.5 else "TEST_211_EN"
-            answered = queued + rng.randrange(1, 30)
-            segments.append(
-                CallSegment(
-                    contact_id,
-                    f"{contact_id}-1",
-                    started,
-                    queued,
-                    answered,
-                    answered + rng.randrange(20, 120),
-                    "",
-                    queue,
-                    "",
-                    language,
-                )
-            )
-            continue
-        if roll < 0.038:
-            code = rng.choices(excluded_codes, weights=excluded_weights)[0]
-            if code in ("Spam", "Robocall", "Prank") and rng.random() < 0.5:
-                caller = phone_text(rng.choice(population.spam_numbers), rng.randrange(6))
-            answered = queued + _wait_seconds(rng)
-            segments.append(
-                CallSegment(
-                    contact_id,
-                    f"{contact_id}-1",
-                    started,
-                    queued,
-                    answered,
-                    answered + rng.randrange(3, 60),
-                    caller,
-                    queue,
-                    code,
-                    language,
-                )
-            )
-            continue
-        if roll < 0.108:
-            # Hung up in the IVR: never queued, never answered.
-            segments.append(
-                CallSegment(
-                    contact_id,
-                    f"{contact_id}-1",
-                    started,
-                    None,
-                    None,
-                    started + rng.randrange(5, 150),
-                    caller,
-                    queue,
-                    "",
-                    language,
-                )
-            )
-            continue
-        if roll < 0.208:
-            patience = min(1200, max(2, round(rng.expovariate(1 / 60))))
-            segments.append(
-                CallSegment(
-                    contact_id,
-                    f"{contact_id}-1",
-                    started,
-                    queued,
-                    None,
-                    queued + patience,
-                    caller,
-                    queue,
-                    "",
-                    language,
-                )
-            )
-            continue
-        answered = queued + _wait_seconds(rng)
-        disposition = rng.choices(SERVICE_DISPOSITIONS, weights=(55, 20, 5, 20))[0]
-        if rng.random() < 0.07:
-            # A warm transfer: the second leg is its own segment of the same call.
-            first_end = answered + rng.randrange(60, 300)
-            segments.append(
-                CallSegment(
-                    contact_id,
-                    f"{contact_id}-1",
-                    started,
-                    queued,
-                    answered,
-                    first_end,
-                    caller,
-                    queue,
-                    "Transferred",
-                    language,
-                )
-            )
-            second_start = first_end + rng.randrange(1, 4)
-            second_queue = "211_EN" if french else rng.choice(("211_EN", "211_FR"))
-            second_answered: int | None = second_start + _wait_seconds(rng)
-            second_end = second_answered + _talk_seconds(rng)
-            if rng.random() < 0.1:
-                second_end, second_answered = second_start + rng.randrange(10, 200), None
-            segments.append(
-                CallSegment(
-                    contact_id,
-                    f"{contact_id}-2",
-                    second_start,
-                    second_start,
-                    second_answered,
-                    second_end,
-                    "" if rng.random() < 0.5 else caller,
-                    second_queue,
-                    disposition,
-                    language,
-                )
-            )
-            ended = second_end
-        else:
-            ended = answered + _talk_seconds(rng)
-            segments.append(
-                CallSegment(
-                    contact_id,
-                    f"{contact_id}-1",
-                    started,
-                    queued,
-                    answered,
-                    ended,
-                    caller,
-                    queue,
-                    disposition,
-                    language,
-                )
-            )
-        served.append((contact_id, ended, "phone"))
-
+        legs, served_until = _one_call(rng, day.population, contact_id, started)
+        segments.extend(legs)
+        if served_until is not None:
+            served.append((contact_id, served_until, "phone"))
     for dialer_index, number in enumerate(burst_numbers):
-        burst_start = day.start + rng.randrange(8 * 3600, 18 * 3600)
-        for call_index in range(rng.randrange(5, 10)):
-            started = min(burst_start + call_index * rng.randrange(60, 540), day.end - 1)
-            contact_id = f"{prefix}AD{dialer_index}{call_index:03d}"
-            queued = started + rng.randrange(5, 20)
-            answered = queued + rng.randrange(1, 20)
-            segments.append(
-                CallSegment(
-                    contact_id,
-                    f"{contact_id}-1",
-                    started,
-                    queued,
-                    answered,
-                    answered + rng.randrange(1, 9),
-                    phone_text(number, call_index),
-                    "211_EN",
-                    "" if rng.random() < 0.8 else "Auto Dialer",
-                    "en",
-                )
-            )
+        segments.extend(_burst(rng, day, f"{prefix}AD{dialer_index}", number))
     segments.sort(key=lambda segment: (segment.started_at, segment.segment_id))
     return segments, served
 

@@ -348,38 +348,21 @@ class Deliveries:
 
 
 def correct_one_call(segments: list[CallSegment]) -> list[CallSegment]:
-    """The re-delivered day: the telephony vendor fixed one abandoned call that was answered."""
+    """The re-delivered day: the telephony vendor fixed one abandoned call that was answered
+    (or, on a day without an abandoned call, one wrap-up code)."""
     corrected = list(segments)
     for index, segment in enumerate(corrected):
         if segment.queued_at is not None and segment.answered_at is None:
             answered = segment.queued_at + 42
-            corrected[index] = CallSegment(
-                segment.contact_id,
-                segment.segment_id,
-                segment.started_at,
-                segment.queued_at,
-                answered,
-                max(segment.ended_at, answered + 300),
-                segment.caller_number,
-                segment.queue,
-                "Information and Referral",
-                segment.language,
+            corrected[index] = replace(
+                segment,
+                answered_at=answered,
+                ended_at=max(segment.ended_at, answered + 300),
+                disposition="Information and Referral",
             )
             return corrected
     if corrected:
-        last = corrected[-1]
-        corrected[-1] = CallSegment(
-            last.contact_id,
-            last.segment_id,
-            last.started_at,
-            last.queued_at,
-            last.answered_at,
-            last.ended_at,
-            last.caller_number,
-            last.queue,
-            "Information Only",
-            last.language,
-        )
+        corrected[-1] = replace(corrected[-1], disposition="Corrected - Information Only")
     return corrected
 
 
