@@ -442,49 +442,52 @@ def write_sample(
     surveys = open_kind(survey_deliveries(first_day))
     web = open_kind(web_deliveries(first_day, fiscal_year))
 
-    previous_day_calls: list[CallSegment] = []
-    for index, day in enumerate(days):
-        month_end = month_starts(day, 2)[1]
-        context = Day(
-            day=day,
-            start=clock.local_midnight(day),
-            end=clock.local_midnight(day + timedelta(days=1)),
-            month_end=clock.local_midnight(month_end),
-            seed=seed,
-            population=population,
-        )
-        segments, served_calls = calls_for_day(
-            context, expected["calls"][index], burst_days.get(day, [])
-        )
-        writer, opened = calls.for_day(day)
-        if opened and writer.delivery.repeats_previous_day:
-            writer.write(call_record(writer, s) for s in correct_one_call(previous_day_calls))
-        writer.write(call_record(writer, segment) for segment in segments)
-        previous_day_calls = segments
+    try:
+        previous_day_calls: list[CallSegment] = []
+        for index, day in enumerate(days):
+            month_end = month_starts(day, 2)[1]
+            context = Day(
+                day=day,
+                start=clock.local_midnight(day),
+                end=clock.local_midnight(day + timedelta(days=1)),
+                month_end=clock.local_midnight(month_end),
+                seed=seed,
+                population=population,
+            )
+            segments, served_calls = calls_for_day(
+                context, expected["calls"][index], burst_days.get(day, [])
+            )
+            writer, opened = calls.for_day(day)
+            if opened and writer.delivery.repeats_previous_day:
+                writer.write(call_record(writer, s) for s in correct_one_call(previous_day_calls))
+            writer.write(call_record(writer, segment) for segment in segments)
+            previous_day_calls = segments
 
-        chat_rows, served_chats = chats_for_day(context, expected["chats"][index])
-        writer, _ = chats.for_day(day)
-        writer.write(chat_record(writer, chat) for chat in chat_rows)
+            chat_rows, served_chats = chats_for_day(context, expected["chats"][index])
+            writer, _ = chats.for_day(day)
+            writer.write(chat_record(writer, chat) for chat in chat_rows)
 
-        writer, _ = texts.for_day(day)
-        writer.write(
-            message_record(writer, text)
-            for text in texts_for_day(context, expected["texts"][index])
-        )
+            writer, _ = texts.for_day(day)
+            writer.write(
+                message_record(writer, text)
+                for text in texts_for_day(context, expected["texts"][index])
+            )
 
-        email_rows, served_emails = emails_for_day(context, expected["emails"][index])
-        writer, _ = emails.for_day(day)
-        writer.write(message_record(writer, email) for email in email_rows)
+            email_rows, served_emails = emails_for_day(context, expected["emails"][index])
+            writer, _ = emails.for_day(day)
+            writer.write(message_record(writer, email) for email in email_rows)
 
-        writer, _ = surveys.for_day(day)
-        responses = surveys_for_day(context, served_calls + served_chats + served_emails)
-        writer.write(survey_record(writer, response) for response in responses)
+            writer, _ = surveys.for_day(day)
+            responses = surveys_for_day(context, served_calls + served_chats + served_emails)
+            writer.write(survey_record(writer, response) for response in responses)
 
-        writer, _ = web.for_day(day)
-        write_web_day(writer, day, web_rng, daily_sessions * weights[index])
+            writer, _ = web.for_day(day)
+            write_web_day(writer, day, web_rng, daily_sessions * weights[index])
 
-    for kind_deliveries in (calls, chats, texts, emails, surveys, web):
-        kind_deliveries.close()
+    finally:
+        # A failure part-way still closes (and reports) the files written so far.
+        for kind_deliveries in (calls, chats, texts, emails, surveys, web):
+            kind_deliveries.close()
 
     for path, rows in write_finance(inbox / "finance", fiscal_year, first_day, seed):
         summary.files.append(path)
