@@ -19,7 +19,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from orchestration.settings import DBT_PROJECT_DIR, KINDS, REPO_ROOT, DataPaths, ensure_dagster_home
+from orchestration.settings import KINDS, REPO_ROOT, DataPaths, ensure_dagster_home
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -118,24 +118,12 @@ FiscalYear = Annotated[
 @guarded
 def prepare() -> None:
     """Build the dbt manifest that the Dagster definitions read (set-up step)."""
+    from orchestration.manifest import MANIFEST, prepare_manifest
+
     paths = data_paths()
     ensure_dagster_home()
-    dbt = os.path.join(os.path.dirname(sys.executable), "dbt")
-    completed = subprocess.run(
-        [
-            dbt,
-            "parse",
-            "--quiet",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-        ],
-        env={**os.environ, "O211_DATA_DIR": str(paths.root)},
-        check=False,
-    )
-    if completed.returncode != 0:
-        fail("dbt parse failed; see the messages above")
+    prepare_manifest(paths)
+    typer.echo(f"dbt manifest ready: {MANIFEST}")
 
 
 @app.command()

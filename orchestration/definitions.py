@@ -1,7 +1,40 @@
-"""The Dagster code location: assembled from the small modules beside this one."""
+"""The Dagster code location: assembled from the small modules beside this one.
+
+Loading it reads the dbt manifest (`o211 prepare` builds it); nothing else happens at import.
+"""
 
 from __future__ import annotations
 
 import dagster as dg
 
-defs = dg.Definitions(assets=[])
+from orchestration.assets.dbt import dbt_models
+from orchestration.assets.ingest import build_ingest_assets
+from orchestration.assets.reports import ministry_report
+from orchestration.checks import build_mart_checks
+from orchestration.jobs import (
+    build_job,
+    everything_job,
+    ingest_and_build_job,
+    ingest_job,
+    rebuild_raw_job,
+    reports_job,
+)
+from orchestration.resources import build_resources
+from orchestration.schedules import schedules
+from orchestration.sensors import build_sensors
+
+defs = dg.Definitions(
+    assets=[*build_ingest_assets(), dbt_models, ministry_report],
+    asset_checks=build_mart_checks(),
+    jobs=[
+        ingest_job,
+        build_job,
+        ingest_and_build_job,
+        reports_job,
+        everything_job,
+        rebuild_raw_job,
+    ],
+    schedules=schedules,
+    sensors=build_sensors(),
+    resources=build_resources(),
+)

@@ -1,7 +1,6 @@
 """Resources: the data directory with its DuckDB warehouse, and the dbt command line."""
 
-from __future__ import annotations
-
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,5 +38,8 @@ class Warehouse(dg.ConfigurableResource):
 def build_resources() -> dict[str, object]:
     return {
         "warehouse": Warehouse(),
-        "dbt": DbtCliResource(project_dir=dbt_project),
+        # The dbt installed beside this Python, so it works without an activated virtualenv.
+        "dbt": DbtCliResource(
+            project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")
+        ),
     }

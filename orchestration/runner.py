@@ -7,7 +7,6 @@ in the Dagster UI next to the scheduled ones, and the warehouse pool keeps one w
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -41,8 +40,10 @@ _FEATURES = {
     "exports.report": "the ministry report writer (exports.report)",
     "exports.template": "the finance template (exports.template)",
 }
-# In-process runs log only problems to the terminal; the full log is in the Dagster UI.
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# In-process runs keep the terminal for the command's own output: the full run log is in the
+# Dagster UI (O211_DEBUG=1 shows it here too).
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+VERBOSE = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
 def reporting_stages_seed() -> Path:
@@ -90,6 +91,10 @@ def instance() -> dg.DagsterInstance:
 
 def execute(job_name: str, partition_key: str | None = None) -> dg.ExecuteInProcessResult:
     """Run one job of the code location in this process on the persistent instance."""
+    from orchestration.manifest import ensure_manifest
+
+    # A dbt project edited since the last parse would make the build meet unknown nodes.
+    ensure_manifest(DataPaths.from_env())
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def(job_name)
@@ -97,7 +102,7 @@ def execute(job_name: str, partition_key: str | None = None) -> dg.ExecuteInProc
         return job.execute_in_process(
             instance=dagster_instance,
             partition_key=partition_key,
-            run_config=QUIET,
+            run_config=VERBOSE if os.environ.get("O211_DEBUG") == "1" else QUIET,
             tags={"o211/command": "cli", "o211/pid": str(os.getpid())},
         )
 
@@ -152,10 +157,11 @@ def ingest(paths: DataPaths) -> list[FileRow]:
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
         files = materialization.metadata.get("files")
-        kind = materialization.asset_key.path[-1]
-        for entry in json.loads(json.dumps(files.value)) if files is not None else []:
+        for entry in files.value if files is not None else []:
             rows.append(
-                FileRow(kind, entry["file"], entry["status"], entry["rows"], entry["reason"])
+                FileRow(
+                    entry["kind"], entry["file"], entry["status"], entry["rows"], entry["reason"]
+                )
             )
     return rows
 
@@ -165,8 +171,11 @@ def print_ingest_table(rows: Sequence[FileRow]) -> None:
         console.print("Inbox empty: nothing to load.")
         return
     table = Table(title="Ingest")
-    for column in ("kind", "file", "status", "rows", "reason"):
-        table.add_column(column, justify="right" if column == "rows" else "left")
+    table.add_column("kind")
+    table.add_column("file", overflow="fold")
+    table.add_column("status")
+    table.add_column("rows", justify="right")
+    table.add_column("reason", overflow="fold")
     colours = {"accepted": "green", "rejected": "red", "duplicate": "yellow"}
     for row in sorted(rows, key=lambda r: (KINDS.index(r.kind) if r.kind in KINDS else 99, r.file)):
         style = colours.get(row.status, "")
@@ -241,8 +250,9 @@ def print_reports(outcomes: Sequence[ReportOutcome]) -> None:
         console.print("No report is due.")
         return
     table = Table(title="Reports")
-    for column in ("fiscal year", "stage", "status", "version", "files"):
+    for column in ("fiscal year", "stage", "status", "version"):
         table.add_column(column)
+    table.add_column("files", overflow="fold")
     for outcome in outcomes:
         table.add_row(
             outcome.stage.fiscal_year,
@@ -258,19 +268,22 @@ def check(file: Path, kind: str) -> bool:
     """Validate one file as ingest would; print its problems. True when it would be accepted."""
     from ingest.pipeline import check_file
 
-    problems = check_file(file, kind)
-    if not problems:
-        console.print(f"[green]{file.name}: accepted[/] (would load as {kind}; nothing was loaded)")
+    result = check_file(file, kind)
+    if result.ok:
+        console.print(
+            f"[green]{result.file_name}: would be accepted[/] as {kind} "
+            f"({result.rows:,} rows; nothing was loaded)"
+        )
         return True
-    table = Table(title=f"{file.name}: rejected ({len(problems)} problem(s))")
-    for column in ("row", "column", "value", "problem"):
+    console.print(f"[red]{result.file_name}: would be rejected[/]")
+    if result.summary:
+        console.print(result.summary.rstrip())
+    table = Table(title=f"{result.problem_count:,} problem(s)")
+    for column in ("row", "column", "value", "problem", "how to fix"):
         table.add_column(column)
-    for problem in problems:
+    for p in result.problems:
         table.add_row(
-            *(
-                str(getattr(problem, field, "") or "")
-                for field in ("row", "column", "value", "problem")
-            )
+            "" if p.row is None else str(p.row), p.column or "", p.value or "", p.problem, p.fix
         )
     console.print(table)
     return False

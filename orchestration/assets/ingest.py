@@ -1,0 +1,196 @@
+"""One ingest asset per extract kind: load the inbox folder of that kind into `raw.<kind>`.
+
+Each materialization records what happened to every file (accepted, rejected, duplicate) and
+carries a check that fails when a file was rejected in that run, so a refused upload is visible
+in the UI and the run log says in plain words what to fix.
+"""
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+import dagster as dg
+
+from orchestration.partitions import FISCAL_YEARS, fiscal_year_of
+from orchestration.resources import Warehouse
+from orchestration.settings import KINDS, WAREHOUSE_POOL
+
+INGEST_GROUP = "ingest"
+REJECTION_CHECK = "no_rejected_files"
+DESCRIPTIONS = {
+    "calls": "Call segments from the telephony export, one row per segment, every load kept.",
+    "chats": "Chats from the chat platform export, one row per chat, every load kept.",
+    "emails": "Email conversations from the shared mailbox export, every load kept.",
+    "texts": "Text conversations from the SMS platform export, every load kept.",
+    "surveys": "Satisfaction survey responses, one row per response, every load kept.",
+    "web": "Daily website sessions by hostname from web analytics, every load kept.",
+    "finance": "Expenditure ledger lines uploaded by finance staff, every upload kept.",
+}
+
+
+def ingest_asset_key(kind: str) -> dg.AssetKey:
+    """The raw table a kind loads into; dbt's source `raw.<kind>` maps to the same key."""
+    return dg.AssetKey(["raw", kind])
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What happened to one file, in the words of the ingest table."""
+
+    kind: str
+    file: str
+    status: str  # accepted, rejected or duplicate
+    rows: int
+    reason: str
+    errors_file: str | None = None
+
+
+def file_outcome(result: Any) -> FileOutcome:
+    """Read an `ingest.pipeline.FileResult` into the table's words."""
+    reason = result.reason or "; ".join(describe_problem(p) for p in result.problems[:3])
+    errors = f"{result.rejected_path}.errors.txt" if result.rejected_path else None
+    return FileOutcome(
+        kind=result.kind,
+        file=result.file_name,
+        status=result.status,
+        rows=int(result.rows),
+        reason=reason,
+        errors_file=errors,
+    )
+
+
+def outcomes_for(kind: str, results: Sequence[Any]) -> list[FileOutcome]:
+    """This kind's files; the blocklist (reloaded by every ingest) is reported with calls."""
+    wanted = {kind, "blocklist"} if kind == "calls" else {kind}
+    return [file_outcome(r) for r in results if r.kind in wanted]
+
+
+def describe_problem(problem: Any) -> str:
+    where = []
+    if getattr(problem, "row", None) is not None:
+        where.append(f"row {problem.row}")
+    if getattr(problem, "column", None):
+        where.append(f"column {problem.column}")
+    prefix = ", ".join(where)
+    return f"{prefix}: {problem.problem}" if prefix else str(problem.problem)
+
+
+def rejection_check(kind: str, outcomes: Sequence[FileOutcome]) -> dg.AssetCheckResult:
+    """Fail when any file of this run was rejected; say which, why, and where the details are."""
+    rejected = [o for o in outcomes if o.status == "rejected"]
+    if not rejected:
+        return dg.AssetCheckResult(
+            check_name=REJECTION_CHECK,
+            asset_key=ingest_asset_key(kind),
+            passed=True,
+            description=f"No {kind} file was rejected in this run ({len(outcomes)} file(s) seen).",
+        )
+    lines = [
+        f"{o.file}: {o.reason or 'rejected'}"
+        + (f" (details: {o.errors_file})" if o.errors_file else "")
+        for o in rejected
+    ]
+    return dg.AssetCheckResult(
+        check_name=REJECTION_CHECK,
+        asset_key=ingest_asset_key(kind),
+        passed=False,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=f"{len(rejected)} {kind} file(s) rejected: " + " | ".join(lines),
+        metadata={"rejected_files": dg.MetadataValue.json([asdict(o) for o in rejected])},
+    )
+
+
+def ingest_metadata(outcomes: Sequence[FileOutcome]) -> dict[str, Any]:
+    def count(status: str) -> int:
+        return sum(1 for o in outcomes if o.status == status)
+
+    return {
+        "files": dg.MetadataValue.json([asdict(o) for o in outcomes]),
+        "files_seen": len(outcomes),
+        "rows_loaded": sum(o.rows for o in outcomes if o.status == "accepted"),
+        "accepted": count("accepted"),
+        "rejected": count("rejected"),
+        "duplicate": count("duplicate"),
+        "reasons": dg.MetadataValue.md(
+            "\n".join(f"- `{o.file}`: {o.reason}" for o in outcomes if o.reason) or "none"
+        ),
+    }
+
+
+def plain_words(outcome: FileOutcome) -> str:
+    """The run-log line finance staff read after an upload."""
+    kind = outcome.kind
+    if outcome.status == "accepted":
+        return f"ACCEPTED: {kind} file {outcome.file} was loaded ({outcome.rows:,} rows)."
+    if outcome.status == "duplicate":
+        return f"ALREADY LOADED: {kind} file {outcome.file} has the same content as a loaded file."
+    where = f" The list of problems is in {outcome.errors_file}." if outcome.errors_file else ""
+    return (
+        f"REJECTED: {kind} file {outcome.file} was not loaded. {outcome.reason}.{where}"
+        " Fix the file and drop it in the inbox again."
+    )
+
+
+def fiscal_years_between(first: date, last: date) -> list[str]:
+    start, end = int(fiscal_year_of(first)[:4]), int(fiscal_year_of(last)[:4])
+    return [f"{year}-{(year + 1) % 100:02d}" for year in range(start, end + 1)]
+
+
+def loaded_fiscal_years(warehouse: Warehouse) -> list[str]:
+    """Fiscal years the loaded files cover, from `raw.load_log` (for the report partitions)."""
+    from ingest.warehouse import ensure_raw_tables
+
+    with warehouse.connect() as con:
+        ensure_raw_tables(con)
+        first, last = con.execute(
+            "select min(first_date), max(last_date) from raw.load_log"
+        ).fetchone()
+    return fiscal_years_between(first, last) if first and last else []
+
+
+def build_ingest_asset(kind: str) -> dg.AssetsDefinition:
+    key = ingest_asset_key(kind)
+
+    @dg.asset(
+        key=key,
+        group_name=INGEST_GROUP,
+        description=DESCRIPTIONS[kind],
+        pool=WAREHOUSE_POOL,
+        kinds={"python", "duckdb"},
+        check_specs=[
+            dg.AssetCheckSpec(
+                REJECTION_CHECK,
+                asset=key,
+                description=f"Fails when a {kind} file was rejected in this run.",
+            )
+        ],
+    )
+    def ingest_kind(
+        context: dg.AssetExecutionContext, warehouse: Warehouse
+    ) -> dg.MaterializeResult:
+        from ingest.pipeline import ingest_inbox
+
+        paths = warehouse.paths().ensure()
+        outcomes = outcomes_for(kind, ingest_inbox(paths, kinds=[kind]))
+        for outcome in outcomes:
+            line = plain_words(outcome)
+            (context.log.error if outcome.status == "rejected" else context.log.info)(line)
+        if not outcomes:
+            context.log.info(f"No {kind} file waiting in {paths.inbox(kind)}.")
+        years = loaded_fiscal_years(warehouse)
+        new_years = [
+            y for y in years if not context.instance.has_dynamic_partition(FISCAL_YEARS, y)
+        ]
+        if new_years:
+            context.instance.add_dynamic_partitions(FISCAL_YEARS, new_years)
+        return dg.MaterializeResult(
+            metadata=ingest_metadata(outcomes),
+            check_results=[rejection_check(kind, outcomes)],
+        )
+
+    return ingest_kind
+
+
+def build_ingest_assets() -> list[dg.AssetsDefinition]:
+    return [build_ingest_asset(kind) for kind in KINDS]

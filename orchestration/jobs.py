@@ -1,0 +1,51 @@
+"""Jobs: what the schedules, sensors and `o211` commands run."""
+
+import dagster as dg
+
+from orchestration.assets.ingest import INGEST_GROUP
+from orchestration.assets.reports import REPORTS_GROUP
+from orchestration.partitions import report_partitions
+from orchestration.resources import Warehouse
+from orchestration.settings import WAREHOUSE_POOL
+
+ingest_selection = dg.AssetSelection.groups(INGEST_GROUP)
+reports_selection = dg.AssetSelection.groups(REPORTS_GROUP)
+# The dbt models and seeds (with their checks): everything that is neither ingest nor report.
+build_selection = dg.AssetSelection.all() - ingest_selection - reports_selection
+
+ingest_job = dg.define_asset_job(
+    "ingest", selection=ingest_selection, description="Load every inbox folder into raw.*."
+)
+build_job = dg.define_asset_job(
+    "build", selection=build_selection, description="dbt build: seeds, models and data tests."
+)
+ingest_and_build_job = dg.define_asset_job(
+    "ingest_and_build",
+    selection=ingest_selection | build_selection,
+    description="Load the inboxes, then rebuild every model and run every test (nightly).",
+)
+reports_job = dg.define_asset_job(
+    "reports",
+    selection=reports_selection,
+    partitions_def=report_partitions,
+    description="Write the ministry report of one fiscal year and stage.",
+)
+everything_job = dg.define_asset_job(
+    "everything",
+    selection=dg.AssetSelection.all(),
+    partitions_def=report_partitions,
+    description="Ingest, build, and write the report of the chosen fiscal year and stage.",
+)
+
+
+@dg.op(pool=WAREHOUSE_POOL, description="Recreate every raw table from archive/ alone.")
+def rebuild_raw_from_archive(context: dg.OpExecutionContext, warehouse: Warehouse) -> None:
+    from ingest.pipeline import rebuild_from_archive
+
+    results = rebuild_from_archive(warehouse.paths().ensure())
+    context.log.info(f"Reloaded {len(results)} archived file(s) into a new warehouse.")
+
+
+@dg.job(name="rebuild_raw", description="Recreate the raw warehouse from archive/ alone.")
+def rebuild_raw_job() -> None:
+    rebuild_raw_from_archive()

@@ -1,0 +1,115 @@
+"""Sensors: a new file in an inbox folder, and reports whose figures changed (restatements).
+
+Sensors never open the DuckDB file (that would block dbt): the inbox sensors only hash files,
+and the restatement sensor reads what the build recorded in Dagster's own event log.
+"""
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.assets.dbt import SCHEDULE_MART, STALE_REPORTS
+from orchestration.assets.ingest import ingest_asset_key
+from orchestration.assets.reports import REPORT_KEY
+from orchestration.jobs import reports_job
+from orchestration.settings import KINDS, DataPaths
+
+INBOX_INTERVAL_SECONDS = 15
+
+
+def waiting_files(folder: Path) -> list[Path]:
+    """Files ingest would pick up: hidden files and Excel lock files (`~$...`) wait."""
+    if not folder.is_dir():
+        return []
+    return sorted(
+        (p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "~$"))),
+        key=lambda p: p.name,
+    )
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def inbox_run_key(kind: str, sha256: str) -> str:
+    """The same bytes never trigger a second run, whatever the file is called."""
+    return f"{kind}:{sha256}"
+
+
+def build_inbox_sensor(kind: str) -> dg.SensorDefinition:
+    @dg.sensor(
+        name=f"inbox_{kind}",
+        asset_selection=[ingest_asset_key(kind)],
+        minimum_interval_seconds=INBOX_INTERVAL_SECONDS,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=(
+            f"Loads inbox/{kind}/ when a new file arrives (one run per file content). The run "
+            "log says whether each file was accepted or rejected, and why."
+        ),
+    )
+    def inbox_sensor(context: dg.SensorEvaluationContext) -> Iterator[dg.RunRequest]:
+        for path in waiting_files(DataPaths.from_env().inbox(kind)):
+            try:
+                digest = file_sha256(path)
+            except FileNotFoundError:  # taken by a run that is loading it right now
+                continue
+            context.log.info(f"New {kind} file {path.name} (sha256 {digest[:12]}...)")
+            yield dg.RunRequest(
+                run_key=inbox_run_key(kind, digest),
+                tags={"o211/kind": kind, "o211/file": path.name[:200]},
+            )
+
+    return inbox_sensor
+
+
+def restatements(stale: list[str], written: set[str], build_id: int) -> list[dg.RunRequest]:
+    """Reports already written whose figures or inputs changed in the build `build_id`."""
+    return [
+        dg.RunRequest(
+            partition_key=key,
+            run_key=f"restatement:{key}:{build_id}",
+            tags={"o211/reason": "restatement"},
+        )
+        for key in sorted(stale)
+        if key in written
+    ]
+
+
+@dg.sensor(
+    name="report_restatement",
+    job=reports_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "After a build, requests the report of every stage already written whose figures or "
+        "inputs changed since its last version (a restatement; the next version gets a "
+        "Changes sheet)."
+    ),
+)
+def report_restatement(
+    context: dg.SensorEvaluationContext,
+) -> Iterator[dg.RunRequest] | dg.SkipReason:
+    records = context.instance.fetch_observations(SCHEDULE_MART, limit=1).records
+    if not records:
+        return dg.SkipReason("No build has compared the written reports with the warehouse yet.")
+    latest = records[0]
+    if context.cursor and int(context.cursor) >= latest.storage_id:
+        return dg.SkipReason("No new build since the last look.")
+    observation = latest.asset_observation
+    stale = list(observation.metadata[STALE_REPORTS].value) if observation else []
+    written = {str(k) for k in context.instance.get_materialized_partitions(REPORT_KEY)}
+    context.update_cursor(str(latest.storage_id))
+    requests = restatements(stale, written, latest.storage_id)
+    if not requests:
+        return dg.SkipReason("Every written report still matches the warehouse.")
+    return iter(requests)
+
+
+def build_sensors() -> list[dg.SensorDefinition]:
+    return [build_inbox_sensor(kind) for kind in KINDS] + [report_restatement]
