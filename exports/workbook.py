@@ -40,6 +40,12 @@ NUMBER_FORMATS = {
     "percent": '0.0"%"',
     "currency": '"$"#,##0.00;-"$"#,##0.00',
 }
+# A difference shows its sign; a satisfaction difference is in percentage points.
+DIFFERENCE_FORMATS = {
+    "count": "+#,##0;-#,##0;0",
+    "percent": '+0.0" pts";-0.0" pts";0.0" pts"',
+    "currency": '+"$"#,##0.00;-"$"#,##0.00;"$"0.00',
+}
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -358,17 +364,24 @@ def _changes(wb: Workbook, info: VersionInfo) -> None:
     ]
     rows = [[c.element, c.previous, c.new, c.difference, c.why] for c in info.element_changes]
     formats = [
-        {column: NUMBER_FORMATS[c.unit] for column in range(2, 5)} for c in info.element_changes
+        {2: NUMBER_FORMATS[c.unit], 3: NUMBER_FORMATS[c.unit], 4: DIFFERENCE_FORMATS[c.unit]}
+        for c in info.element_changes
     ]
     next_row = sheet.table(1, headers, rows, wrap={1, 5}, row_formats=formats)
     input_rows = [
-        [f"{c.subject} {c.change}", c.kind, c.name, c.previous, c.new] for c in info.input_changes
+        [c.name, f"{c.subject} {c.change}", c.kind, c.previous, c.new] for c in info.input_changes
     ]
     sheet.table(
         next_row + 2,
-        ["Input change", "Kind or rule source", "File or rule", "Previous", "New"],
+        [
+            "File or rule",
+            "Input change",
+            "Kind or rule source",
+            "Previous value or file SHA-256",
+            "New value or file SHA-256",
+        ],
         input_rows,
-        wrap={3, 4, 5},
+        wrap={1, 3, 4, 5},
         first_table=False,
     )
 

@@ -93,8 +93,9 @@ def test_changed_input_writes_v2_with_changes(data_paths: DataPaths) -> None:
     assert changes["# of Calls"][4] == "calls file calls_2025-09_corrected.csv added"
     assert changes["# of Chats"][3] == 0 and changes["# of Chats"][4] == "unchanged"
     inputs = [row for row in table[12:] if row[0]]
-    assert inputs[0] == ("Input change", "Kind or rule source", "File or rule", "Previous", "New")
-    assert inputs[1][:3] == ("file added", "calls", "calls_2025-09_corrected.csv")
+    assert inputs[0][:3] == ("File or rule", "Input change", "Kind or rule source")
+    assert inputs[1][:3] == ("calls_2025-09_corrected.csv", "file added", "calls")
+    assert ws.cell(row=2, column=4).number_format == "+#,##0;-#,##0;0"
 
 
 def test_rule_change_is_named_in_why(data_paths: DataPaths) -> None:
@@ -112,7 +113,7 @@ def test_rule_change_is_named_in_why(data_paths: DataPaths) -> None:
     changes = {row[0]: row for row in table[1:11]}
     assert changes["# of Calls Abandoned"][3] == -60
     assert changes["# of Calls Abandoned"][4] == "rule autodialer_min_calls 5 -> 4"
-    assert ("rule changed", "var", "autodialer_min_calls", "5", "4") in table
+    assert ("autodialer_min_calls", "rule changed", "var", "5", "4") in table
 
 
 def test_stages_are_versioned_separately(data_paths: DataPaths) -> None:
