@@ -1,8 +1,7 @@
 -- The exact components of the ten elements for every month of every fiscal year with data:
 -- counted and abandoned contacts per channel (rules.md outcomes), website sessions after the
 -- hostname filter, survey numerator (very satisfied + satisfied) and denominator (plus not
--- satisfied), and ministry-funded amounts in decimal. Months without data are 0 (blank for
--- satisfaction, decided by the value macro).
+-- satisfied), and ministry-funded amounts in decimal. Only months and elements with data.
 with
 
 calls as (
@@ -31,10 +30,6 @@ surveys as (
 
 ledger as (
     select * from {{ ref('int_finance__ledger') }}
-),
-
-elements as (
-    select * from {{ ref('service_data_elements') }}
 ),
 
 measures as (
@@ -136,45 +131,8 @@ by_month as (
     group by all
 ),
 
-fiscal_years as (
-    select distinct fiscal_year
-    from by_month
-),
-
-months as (
-    select
-        fiscal_years.fiscal_year,
-        cast(month_series.month_start as date) as month_start
-    from fiscal_years
-    cross join lateral (
-        select unnest(generate_series(
-            {{ fiscal_year_start_of_label('fiscal_years.fiscal_year') }},
-            {{ fiscal_year_start_of_label('fiscal_years.fiscal_year') }} + interval 11 month,
-            interval 1 month
-        )) as month_start
-    ) as month_series
-),
-
 final as (
-    select
-        months.fiscal_year,
-        months.month_start,
-        {{ fiscal_month('months.month_start') }} as fiscal_month,
-        {{ fiscal_quarter('months.month_start') }} as fiscal_quarter,
-        elements.element_order,
-        elements.element,
-        elements.unit,
-        cast(coalesce(by_month.count_value, 0) as bigint) as count_value,
-        cast(coalesce(by_month.numerator, 0) as bigint) as numerator,
-        cast(coalesce(by_month.denominator, 0) as bigint) as denominator,
-        cast(coalesce(by_month.exact_amount, 0) as decimal(38, 4)) as exact_amount
-    from months
-    cross join elements
-    left join by_month
-        on
-            months.fiscal_year = by_month.fiscal_year
-            and months.month_start = by_month.month_start
-            and elements.element_order = by_month.element_order
+    select * from by_month
 )
 
 select * from final

@@ -2,7 +2,7 @@
 with
 
 measures as (
-    select * from {{ ref('int_elements__monthly_measures') }}
+    select * from {{ ref('int_elements__monthly_grid') }}
 ),
 
 final as (

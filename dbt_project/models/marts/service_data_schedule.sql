@@ -4,7 +4,7 @@
 with
 
 measures as (
-    select * from {{ ref('int_elements__monthly_measures') }}
+    select * from {{ ref('int_elements__monthly_grid') }}
 ),
 
 reporting_periods as (
