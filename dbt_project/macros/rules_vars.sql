@@ -24,3 +24,4 @@
         'service_data_elements',
     ]) }}
 {%- endmacro %}
+
