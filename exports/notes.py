@@ -3,6 +3,7 @@ data-quality warnings of `marts.data_quality_notes`, for the ministry liaison to
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -38,8 +39,35 @@ class Warning:
     amount: Decimal | None
 
 
+def _seed_row_text(value: str) -> str:
+    """A seed row recorded as JSON in words: `{"code":"Test","category":"test"}` is `Test: test`."""
+    try:
+        row = json.loads(value)
+    except json.JSONDecodeError:
+        return value
+    if not isinstance(row, dict) or not row:
+        return value
+    first, *rest = (str(v).lower() if isinstance(v, bool) else str(v) for v in row.values())
+    return f"{first}: {', '.join(rest)}" if rest else first
+
+
+def rules_in_force(data: ReportData) -> list[tuple[str, str]]:
+    """(setting, value) for every var, and one line per seed with all its rows."""
+    lines: list[tuple[str, str]] = []
+    seeds: dict[str, list[str]] = {}
+    for rule in data.rules:
+        if rule.source == "seed":
+            # rules_config names a seed row `<seed>:<row as JSON>`.
+            seed = rule.name.split(":", 1)[0]
+            seeds.setdefault(seed, []).append(_seed_row_text(rule.value))
+        else:
+            lines.append((f"{rule.name} ({rule.source})", rule.value))
+    lines += [(f"{seed} (seed)", "; ".join(rows)) for seed, rows in seeds.items()]
+    return lines
+
+
 def _rule_lookup(data: ReportData) -> Callable[[str, str], str]:
-    values = {rule.name: rule.value for rule in data.rules}
+    values = {name.rsplit(" (", 1)[0]: value for name, value in rules_in_force(data)}
 
     def rule(name: str, fallback: str) -> str:
         value = values.get(name)
@@ -108,8 +136,8 @@ def _warning(note: QualityNote) -> Warning:
         section += f" ({note.channel})"
     # The item alone, so a disposition or hostname reads exactly as it arrived.
     subject = note.item or note.channel or note.category
-    explanation = CATEGORY_EXPLANATIONS.get(note.category, "")
-    text = "; ".join(part for part in (explanation, note.detail) if part)
+    # The mart's detail says what happened; the explanation is the fallback.
+    text = note.detail or CATEGORY_EXPLANATIONS.get(note.category, "")
     return Warning(section, subject, text, note.count, note.amount)
 
 

@@ -24,7 +24,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from exports.marts import OUTCOMES, ReportData, Stage
-from exports.notes import methodology, quality_warnings
+from exports.notes import methodology, quality_warnings, rules_in_force
 from exports.safety import set_text
 from exports.versions import ElementChange, InputChange
 
@@ -341,7 +341,7 @@ def _notes(wb: Workbook, data: ReportData) -> None:
     rows: list[list[Any]] = [
         ["Methodology", element, text, None, None] for element, text in methodology(data)
     ]
-    rows += [["Rule in force", f"{r.name} ({r.source})", r.value, None, None] for r in data.rules]
+    rows += [["Rule in force", name, value, None, None] for name, value in rules_in_force(data)]
     rows += [[w.section, w.subject, w.note, w.count, w.amount] for w in quality_warnings(data)]
     sheet.table(
         1,

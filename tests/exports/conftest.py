@@ -73,7 +73,12 @@ class MartSpec:
             "autodialer_min_calls": "5",
             "autodialer_window_minutes": "60",
             "short_abandon_seconds": "0",
-            "web_hostnames": "211ontario.ca, www.211ontario.ca",
+            # Seed rows as rules_config records them: `<seed>:<row as JSON>`.
+            'web_hostnames:{"hostname":"211ontario.ca"}': '{"hostname":"211ontario.ca"}',
+            'web_hostnames:{"hostname":"www.211ontario.ca"}': '{"hostname":"www.211ontario.ca"}',
+            'disposition_categories:{"code":"Test","category":"test"}': (
+                '{"code":"Test","category":"test"}'
+            ),
         }
     )
 
@@ -260,7 +265,7 @@ def build_marts(warehouse: Path, spec: MartSpec) -> Path:
         )
     con.execute("create table marts.rules_config (name varchar, value varchar, source varchar)")
     for name, value in spec.rules.items():
-        source = "seed" if name == "web_hostnames" else "var"
+        source = "seed" if ":" in name else "var"
         con.execute("insert into marts.rules_config values (?, ?, ?)", [name, value, source])
     con.execute("create table marts.rules_fingerprint (fingerprint varchar)")
     con.execute("insert into marts.rules_fingerprint values (?)", [rules_fp])

@@ -219,6 +219,11 @@ def test_notes_methodology_rules_and_warnings(q2: ReportResult) -> None:
     assert "analytics session" in methodology["# of Website Sessions"]
     rules = {r[1]: r[2] for r in body if r[0] == "Rule in force"}
     assert rules["autodialer_window_minutes (var)"] == "60"
+    assert rules["web_hostnames (seed)"] == "211ontario.ca; www.211ontario.ca"
+    assert rules["disposition_categories (seed)"] == "Test: test"
+    assert (
+        "211ontario.ca; www.211ontario.ca (web_hostnames)" in methodology["# of Website Sessions"]
+    )
     warnings = {r[1]: r for r in body if str(r[0]).startswith("Data quality")}
     assert warnings["Voicemail"][3] == 17
     assert warnings["N/A"][0] == "Data quality: Invalid survey answer (phone)"
