@@ -311,4 +311,7 @@ def serve(
 
 
 def main() -> None:
+    if os.environ.get("O211_DEBUG") != "1":
+        # Generators abandoned by a failed run report themselves at exit; the one line suffices.
+        sys.unraisablehook = lambda _unraisable: None
     app()
