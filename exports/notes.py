@@ -30,6 +30,12 @@ CATEGORY_EXPLANATIONS = {
 }
 
 
+# Seeds whose rows the workbook already shows in full: named, not repeated, in the Notes.
+SEEDS_SHOWN_ELSEWHERE = {
+    "service_data_elements": "the element names, definitions and units of the Service Data sheet",
+}
+
+
 @dataclass(frozen=True)
 class Warning:
     section: str
@@ -62,7 +68,12 @@ def rules_in_force(data: ReportData) -> list[tuple[str, str]]:
             seeds.setdefault(seed, []).append(_seed_row_text(rule.value))
         else:
             lines.append((f"{rule.name} ({rule.source})", rule.value))
-    lines += [(f"{seed} (seed)", "; ".join(rows)) for seed, rows in seeds.items()]
+    for seed, rows in seeds.items():
+        if seed in SEEDS_SHOWN_ELSEWHERE:
+            text = f"{len(rows)} rows: {SEEDS_SHOWN_ELSEWHERE[seed]}"
+        else:
+            text = "; ".join(rows)
+        lines.append((f"{seed} (seed)", text))
     return lines
 
 

@@ -297,6 +297,9 @@ def _monthly(wb: Workbook, data: ReportData) -> None:
         if row.element in CONTACT_ELEMENTS:
             series = Reference(ws, min_col=1, max_col=len(months) + 1, min_row=index, max_row=index)
             chart.add_data(series, from_rows=True, titles_from_data=True)
+    for line in chart.series:
+        # Straight segments between months: a smoothed curve would suggest values in between.
+        line.smooth = False
     chart.set_categories(Reference(ws, min_col=2, max_col=len(months) + 1, min_row=1, max_row=1))
     ws.add_chart(chart, f"A{next_row + 1}")
 
