@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 LOCAL_TIME_ZONE = "America/Toronto"
+INSTANT = "datetime64[us, UTC]"
 
 _TIMESTAMP = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?"
 _OFFSET = r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?)"
@@ -50,20 +51,25 @@ def parse_timestamps(
     text: pd.Series, *, later_in_repeated_hour: bool = False
 ) -> tuple[pd.Series, pd.Series]:
     """ISO 8601 text to UTC instants; naive text is America/Toronto (module docstring)."""
-    result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
     blank = text == ""
     shaped = text.str.fullmatch(_TIMESTAMP_RE.pattern).fillna(False).astype(bool)
     # A decimal comma is allowed by ISO 8601; pandas only reads the point.
-    cleaned = text.where(~shaped, text.str.replace(",", ".", regex=False))
+    cleaned = text.where(shaped, "")
+    if cleaned.str.contains(",", regex=False).any():
+        cleaned = cleaned.str.replace(",", ".", regex=False)
     has_offset = shaped & cleaned.str.contains(_HAS_OFFSET_RE.pattern, regex=True).fillna(False)
     naive_mask = shaped & ~has_offset
+    # Whole-column conversions, combined with `where`: masked assignment is slow in pandas.
+    result = pd.Series(pd.NaT, index=text.index, dtype=INSTANT)
     if has_offset.any():
-        result[has_offset] = pd.to_datetime(
-            cleaned[has_offset], format="ISO8601", utc=True, errors="coerce"
-        ).astype("datetime64[us, UTC]")
+        aware = pd.to_datetime(
+            cleaned.where(has_offset, ""), format="ISO8601", utc=True, errors="coerce"
+        ).astype(INSTANT)
+        result = aware if has_offset.all() else aware.where(has_offset, result)
     if naive_mask.any():
-        naive = pd.to_datetime(cleaned[naive_mask], format="ISO8601", errors="coerce")
-        result[naive_mask] = _localise(naive.astype("datetime64[us]"), later=later_in_repeated_hour)
+        naive = pd.to_datetime(cleaned.where(naive_mask, ""), format="ISO8601", errors="coerce")
+        local = _localise(naive.astype("datetime64[us]"), later=later_in_repeated_hour)
+        result = local if naive_mask.all() else local.where(naive_mask, result)
     bad = ~blank & result.isna()
     return result, bad
 

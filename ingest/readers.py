@@ -288,13 +288,14 @@ def _csv_chunks(handle: io.TextIOBase, header: Header, chunk_rows: int) -> Itera
                 if frame.shape[1] < width:
                     for missing in range(frame.shape[1], width):
                         frame[missing] = ""
-                blank = (frame.apply(lambda c: c.str.strip()) == "").all(axis=1)
-                kept = frame.loc[~blank]
-                rows = pd.Index(kept.index + first_data_row, name="row")
-                out = pd.DataFrame(
-                    {name: kept[pos].str.strip().to_numpy() for name, pos in wanted.items()},
-                    index=rows,
-                )
+                stripped = {pos: frame[pos].str.strip() for pos in frame.columns}
+                blank = pd.Series(True, index=frame.index)
+                for column in stripped.values():
+                    blank &= column == ""
+                out = pd.DataFrame({name: stripped[pos] for name, pos in wanted.items()})
+                if blank.any():
+                    out = out.loc[~blank]
+                out.index = pd.Index(out.index + first_data_row, name="row")
                 yield Chunk(out)
         except pd.errors.ParserError as error:
             match = _PARSER_LINE_RE.search(str(error))
