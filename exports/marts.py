@@ -9,6 +9,8 @@ holding the file makes `dbt build` fail).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -200,9 +202,27 @@ def _channel_key(channel: str | None) -> tuple[int, str]:
     return (position, name)
 
 
+@contextmanager
+def _marts(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A brief read-only connection; a missing warehouse or mart gets a message saying why."""
+    if not warehouse.exists():
+        raise ReportDataMissing(
+            f"there is no warehouse at {warehouse}: load the extracts and build the marts first"
+            " (`o211 ingest`, then `o211 build`)"
+        )
+    with connect(warehouse, read_only=True) as con:
+        try:
+            yield con
+        except duckdb.CatalogException as error:
+            raise ReportDataMissing(
+                f"the warehouse {warehouse} lacks a mart the report reads ({error});"
+                " run `o211 build` to create the marts"
+            ) from error
+
+
 def read_stages(warehouse: Path) -> list[Stage]:
     """Every fiscal year and stage the schedule mart holds, oldest period first."""
-    with connect(warehouse, read_only=True) as con:
+    with _marts(warehouse) as con:
         return [
             Stage(str(fy), str(st), str(kind), start, end)
             for fy, st, kind, start, end in _rows(con, _STAGES_SQL)
@@ -211,13 +231,13 @@ def read_stages(warehouse: Path) -> list[Stage]:
 
 def read_report_data(warehouse: Path, fiscal_year: str, stage: str) -> ReportData:
     """Read one report's marts into memory; the connection is closed on return."""
-    with connect(warehouse, read_only=True) as con:
+    with _marts(warehouse) as con:
         return _read(con, fiscal_year, stage)
 
 
 def read_all_report_data(warehouse: Path, stages: list[Stage] | None = None) -> list[ReportData]:
     """Read every stage's data through one brief connection (for `due_stages`)."""
-    with connect(warehouse, read_only=True) as con:
+    with _marts(warehouse) as con:
         wanted = (
             stages
             if stages is not None
@@ -293,6 +313,8 @@ def _read(con: duckdb.DuckDBPyConnection, fiscal_year: str, stage: str) -> Repor
     mart_fingerprint = _rows(con, _FINGERPRINT_SQL)
     if mart_fingerprint:
         fingerprints.add(str(mart_fingerprint[0][0]))
+    if not fingerprints:
+        raise ReportDataMissing("marts.rules_fingerprint is empty: run `o211 build`")
     if len(fingerprints) != 1:
         raise ValueError(
             f"the marts disagree on the rules fingerprint ({sorted(fingerprints)}): the schedule"

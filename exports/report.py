@@ -34,6 +34,7 @@ from exports.versions import (
     next_version_number,
     replace_file,
     report_stem,
+    report_value,
     rule_record,
     sha256_file,
     source_record,
@@ -64,7 +65,7 @@ def installed_product_version() -> str:
 
 
 def _figures(data: ReportData) -> dict[str, Decimal | None]:
-    return {row.element: row.value for row in data.schedule}
+    return {row.element: report_value(row.value, row.unit) for row in data.schedule}
 
 
 def _manifest_figures(data: ReportData) -> dict[str, str | None]:

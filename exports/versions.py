@@ -14,7 +14,7 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -47,17 +47,29 @@ def report_stem(fiscal_year: str, stage: str, version: int) -> str:
     return f"ON211_ServiceDataSchedule_{fiscal_year}_{stage}_v{version}"
 
 
+# The precision each unit is reported at (report.md): whole counts, satisfaction to one
+# decimal, money to the cent; rounding is half-up as rules.md states.
+UNIT_QUANTUM = {"count": Decimal(1), "percent": Decimal("0.1"), "currency": Decimal("0.01")}
+
+
+def report_value(value: Decimal | None, unit: str) -> Decimal | None:
+    """The figure at the precision the report shows, so the workbook and CSV hold one number."""
+    if value is None:
+        return None
+    quantum = UNIT_QUANTUM.get(unit)
+    if quantum is None:
+        return value
+    return value.quantize(quantum, rounding=ROUND_HALF_UP)
+
+
 def format_value(value: Decimal | None, unit: str) -> str:
     """The figure as the CSV and manifest write it: `.` decimal mark, blank when none."""
-    if value is None:
+    rounded = report_value(value, unit)
+    if rounded is None:
         return ""
-    if unit == "percent":
-        return f"{value.quantize(Decimal('0.1')):f}"
-    if unit == "currency":
-        return f"{value.quantize(Decimal('0.01')):f}"
-    if value == value.to_integral_value():
-        return f"{value.quantize(Decimal(1)):f}"
-    return f"{value.normalize():f}"
+    if unit not in UNIT_QUANTUM and rounded == rounded.to_integral_value():
+        return f"{rounded.quantize(Decimal(1)):f}"
+    return f"{rounded:f}"
 
 
 def sha256_file(path: Path) -> str:
@@ -319,7 +331,7 @@ def element_changes(
     for row in data.schedule:
         old_text = old_figures.get(row.element)
         old = Decimal(old_text) if old_text else None
-        new = None if row.value is None else Decimal(format_value(row.value, row.unit))
+        new = report_value(row.value, row.unit)
         difference = new - old if new is not None and old is not None else None
         if old == new and row.element in old_figures:
             why = "unchanged"

@@ -26,7 +26,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from exports.marts import OUTCOMES, ReportData, Stage
 from exports.notes import methodology, quality_warnings, rules_in_force
 from exports.safety import set_text
-from exports.versions import ElementChange, InputChange
+from exports.versions import ElementChange, InputChange, report_value
 
 TORONTO = ZoneInfo("America/Toronto")
 TITLE = "Ontario 211 - Service Data Schedule"
@@ -255,7 +255,16 @@ def _cover(wb: Workbook, data: ReportData, info: VersionInfo) -> None:
 def _service_data(wb: Workbook, data: ReportData) -> None:
     sheet = SheetWriter(wb, "Service Data", [34, 70, 15, 13, 13, 13, 13, 24])
     headers = ["Service Data Name", "Definition", "Year-to-date", "Q1", "Q2", "Q3", "Q4", "Basis"]
-    rows = [[r.element, r.definition, r.value, *r.quarters, r.basis] for r in data.schedule]
+    rows = [
+        [
+            r.element,
+            r.definition,
+            report_value(r.value, r.unit),
+            *(report_value(q, r.unit) for q in r.quarters),
+            r.basis,
+        ]
+        for r in data.schedule
+    ]
     formats = [{column: NUMBER_FORMATS[r.unit] for column in range(3, 8)} for r in data.schedule]
     sheet.table(1, headers, rows, wrap={1, 2, 8}, row_formats=formats)
     sheet.ws.freeze_panes = "B2"
@@ -265,7 +274,11 @@ def _monthly(wb: Workbook, data: ReportData) -> None:
     months = months_of(data.stage)
     sheet = SheetWriter(wb, "Monthly", [34] + [12] * len(months))
     ws = sheet.ws
-    values = {(m.element_order, m.month_start): m.value for m in data.monthly}
+    units = {r.element_order: r.unit for r in data.schedule}
+    values = {
+        (m.element_order, m.month_start): report_value(m.value, units.get(m.element_order, ""))
+        for m in data.monthly
+    }
     rows = [
         [r.element] + [values.get((r.element_order, month)) for month in months]
         for r in data.schedule

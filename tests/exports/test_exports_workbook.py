@@ -12,11 +12,12 @@ from decimal import Decimal
 from pathlib import Path
 from xml.etree import ElementTree
 
+import duckdb
 import openpyxl
 import pytest
 
 from exports.csv_export import CSV_COLUMNS, csv_bytes
-from exports.marts import read_report_data
+from exports.marts import ReportDataMissing, read_report_data
 from exports.report import ReportResult, write_report
 from exports.safety import csv_text
 from orchestration.settings import DataPaths
@@ -299,3 +300,34 @@ def test_accessibility_and_print_setup(data_paths: DataPaths) -> None:
         assert header and all(c.font.bold for c in header)
         assert ws.tables, f"{ws.title} has no table (filter buttons, header for readers)"
         assert not ws._hyperlinks
+
+
+def test_workbook_and_csv_round_alike_half_up(data_paths: DataPaths) -> None:
+    con = duckdb.connect(str(data_paths.warehouse))
+    con.execute(
+        "update marts.service_data_schedule set value = 88.25, q1_value = 0.05"
+        " where element_order = 6 and stage = 'Q2'"
+    )
+    con.execute(
+        "update marts.service_data_schedule set value = 10.5 where element_order = 1"
+        " and stage = 'Q2'"
+    )
+    con.close()
+    result = write(data_paths)
+    body = {r["element"]: r["value"] for r in read_csv(result.csv_path)}
+    ws = openpyxl.load_workbook(result.xlsx_path)["Service Data"]
+    phone = next(r for r in ws.iter_rows(min_row=2) if r[0].value.endswith("Phone Service"))
+    assert body["Client Satisfaction: Phone Service"] == "88.3" == str(phone[2].value)
+    assert phone[3].value == 0.1
+    assert body["# of Calls"] == "11" and ws["C2"].value == 11
+    assert result.figures["# of Calls"] == Decimal(11)
+
+
+def test_missing_warehouse_or_marts_say_what_to_run(tmp_path: Path) -> None:
+    paths = DataPaths(tmp_path / "data")
+    with pytest.raises(ReportDataMissing, match="o211 ingest"):
+        write(paths)
+    paths.warehouse_dir.mkdir(parents=True)
+    duckdb.connect(str(paths.warehouse)).close()
+    with pytest.raises(ReportDataMissing, match="run `o211 build`"):
+        write(paths)
