@@ -414,6 +414,7 @@ def _same_number(left: str, right: str) -> bool:
     return Decimal(left) == Decimal(right)
 
 
+@pytest.mark.slow
 def test_floor_matches_the_product_on_a_sample(tmp_path: Path) -> None:
     pytest.importorskip("ingest.pipeline")
     pytest.importorskip("exports.report")
