@@ -106,11 +106,18 @@ def _schedule_content(row: ScheduleRow) -> dict[str, Any]:
 
 def figures_fingerprint(data: ReportData) -> str:
     """A digest of everything the report shows that comes from the data (not times/versions)."""
+    units = {row.element_order: row.unit for row in data.schedule}
     content = {
         "stage": [data.stage.stage_kind, str(data.stage.period_start), str(data.stage.period_end)],
         "schedule": [_schedule_content(row) for row in data.schedule],
         "monthly": [
-            [str(m.month_start), m.element_order, str(m.value), m.numerator, m.denominator]
+            [
+                str(m.month_start),
+                m.element_order,
+                format_value(m.value, units.get(m.element_order, "")),
+                m.numerator,
+                m.denominator,
+            ]
             for m in data.monthly
         ],
         "audit": [[a.channel, a.seen, a.outcomes, a.balance_ok] for a in data.audit],

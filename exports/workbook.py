@@ -253,7 +253,7 @@ def _cover(wb: Workbook, data: ReportData, info: VersionInfo) -> None:
 
 
 def _service_data(wb: Workbook, data: ReportData) -> None:
-    sheet = SheetWriter(wb, "Service Data", [34, 70, 15, 13, 13, 13, 13, 24])
+    sheet = SheetWriter(wb, "Service Data", [34, 66, 17, 15, 15, 15, 15, 22])
     headers = ["Service Data Name", "Definition", "Year-to-date", "Q1", "Q2", "Q3", "Q4", "Basis"]
     rows = [
         [
@@ -272,7 +272,7 @@ def _service_data(wb: Workbook, data: ReportData) -> None:
 
 def _monthly(wb: Workbook, data: ReportData) -> None:
     months = months_of(data.stage)
-    sheet = SheetWriter(wb, "Monthly", [34] + [12] * len(months))
+    sheet = SheetWriter(wb, "Monthly", [34] + [13] * len(months))
     ws = sheet.ws
     units = {r.element_order: r.unit for r in data.schedule}
     values = {
@@ -304,8 +304,10 @@ def _monthly(wb: Workbook, data: ReportData) -> None:
     # openpyxl 3.1 marks axes deleted by default; Excel then hides them.
     chart.x_axis.delete = False
     chart.y_axis.delete = False
-    chart.height = 9
-    chart.width = 24
+    # As wide as the table above it (a column width unit is about 0.19 cm).
+    chart.width = max(20.0, 0.19 * (34 + 13 * len(months)))
+    chart.height = 11
+    chart.legend.position = "b"
     for index, row in enumerate(data.schedule, start=2):
         if row.element in CONTACT_ELEMENTS:
             series = Reference(ws, min_col=1, max_col=len(months) + 1, min_row=index, max_row=index)
@@ -369,7 +371,7 @@ def _notes(wb: Workbook, data: ReportData) -> None:
 
 
 def _changes(wb: Workbook, info: VersionInfo) -> None:
-    sheet = SheetWriter(wb, "Changes", [34, 16, 16, 16, 80])
+    sheet = SheetWriter(wb, "Changes", [34, 17, 17, 17, 80])
     previous = f"v{info.previous_version}"
     headers = [
         "Service Data Name",
