@@ -68,7 +68,10 @@ def main() -> None:
         data_dir = args.keep or Path(temporary) / "data"
         started = time.perf_counter()
         write_sample(data_dir, fiscal_year=args.fiscal_year, scale=args.scale, seed=args.seed)
-        print(f"sample at scale {args.scale}: {time.perf_counter() - started:.1f} s ({data_dir})")
+        print(
+            f"sample at scale {args.scale}: {time.perf_counter() - started:.1f} s ({data_dir})",
+            flush=True,
+        )
         header = f"{'kind':<9}{'files':>6}{'rows':>11}{'MB':>8}{'seconds':>9}{'rows/s':>10}"
         print(header + f"{'peak RSS MiB':>14}")
         totals = {"rows": 0, "seconds": 0.0}
@@ -81,7 +84,8 @@ def main() -> None:
             print(
                 f"{kind:<9}{figures['files']:>6}{figures['rows']:>11,}"
                 f"{figures['bytes'] / 1e6:>8.1f}{figures['seconds']:>9.1f}{rate:>10,.0f}"
-                f"{figures['peak_rss_kib'] / 1024:>14.0f}{rejected}"
+                f"{figures['peak_rss_kib'] / 1024:>14.0f}{rejected}",
+                flush=True,
             )
         print(
             f"{'total':<9}{'':>6}{totals['rows']:>11,}{'':>8}{totals['seconds']:>9.1f}"

@@ -112,6 +112,16 @@ class CheckResult:
         return iter(self.problems)
 
 
+def _unreadable(error: Exception) -> Problem:
+    return Problem(
+        None,
+        None,
+        None,
+        f"the file could not be read ({type(error).__name__}: {str(error)[:200]})",
+        "export or save the file again; if it keeps failing, send it to the data team",
+    )
+
+
 @dataclass
 class _Reading:
     """The state of one pass over a file: typed chunks out, problems and facts collected."""
@@ -132,6 +142,9 @@ class _Reading:
         except readers.FileRejected as rejection:
             self.log.extend(rejection.problems)
             return
+        except Exception as error:  # a damaged file must not stop the files beside it
+            self.log.add(_unreadable(error))
+            return
         self.encoding = opened.encoding
         self.extra_columns = opened.header.extra_columns
         try:
@@ -144,6 +157,9 @@ class _Reading:
                 yield frame
         except readers.FileRejected as rejection:
             self.log.extend(rejection.problems)
+            return
+        except Exception as error:
+            self.log.add(_unreadable(error))
             return
         if self.rows == 0 and not self.log:
             self.log.add(

@@ -405,6 +405,8 @@ def open_workbook(
     try:
         by_name = {ws.title.strip().lower(): ws for ws in workbook.worksheets}
         sheet = by_name.get(sheet_name.lower()) or workbook.worksheets[0]
+        # Some tools write a wrong sheet size; read-only mode would then cut rows or columns.
+        sheet.reset_dimensions()
         rows = _sheet_rows(sheet)
         header = _find_sheet_header(rows, known, required)
     except BaseException:

@@ -518,3 +518,49 @@ def test_blocklist_is_hashed_and_a_bad_one_keeps_the_previous_list(tmp_path):
     assert bad.status == REJECTED and bad.problems[0].row == 2
     assert {h for (h,) in query(paths, "select number_hash from raw.blocklist")} == hashes
     assert (paths.config / "blocklist.csv").exists()
+
+
+def test_workbook_without_an_expenditures_sheet_uses_the_first_sheet(tmp_path):
+    paths = data_dir(tmp_path)
+
+    def single(workbook: openpyxl.Workbook) -> None:
+        sheet = workbook.active
+        sheet.title = "Sheet1"
+        sheet.append(["period", "account", "funding_source", "amount"])
+        sheet.append(["2025-07", "5000", "Federal", "250"])
+        workbook.create_sheet("Notes")["A1"] = "period account funding_source amount"
+
+    drop(paths, "finance", "finance.xlsx", workbook_bytes(single))
+    (result,) = ingest(paths)
+    assert result.status == ACCEPTED and result.rows == 1
+
+
+def test_finance_csv_title_rows_above_the_header_count_in_row_numbers(tmp_path):
+    paths = data_dir(tmp_path)
+    bad = (
+        "Dépenses 2025-26,,,\n"
+        ",,,\n"
+        "Period,Account,Funding_Source,Amount\n"
+        "2025-04,5000,MCCSS,10.00\n"
+        "2025-04,5000,MCCSS,ten\n"
+    )
+    result = rejected_once(paths, "finance", "finance_titles.csv", bad, encoding="cp1252")
+    assert cells(result) == {(5, "amount")}
+    assert result.encoding == "Windows-1252"
+
+
+def test_a_workbook_with_a_damaged_sheet_is_rejected_not_fatal(tmp_path):
+    paths = data_dir(tmp_path)
+    good = workbook_bytes(finance_workbook)
+    damaged = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(good)) as source,
+        zipfile.ZipFile(damaged, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for entry in source.infolist():
+            data = source.read(entry.filename)
+            if entry.filename == "xl/worksheets/sheet2.xml":
+                data = data[: len(data) // 2]  # cut in the middle of the rows
+            target.writestr(entry, data)
+    result = rejected_once(paths, "finance", "finance_damaged.xlsx", damaged.getvalue())
+    assert result.problems and result.problems[0].row is None
