@@ -540,6 +540,8 @@ def _waiting_files(folder: Path) -> list[Path]:
 
 # --- blocklist ---------------------------------------------------------------------------------
 
+# The blocklist only matters to the kinds whose rules use it (rules.md: calls, texts).
+BLOCKLISTED_KINDS = frozenset({"calls", "texts"})
 BLOCKLIST_NOT_A_NUMBER = "is not a phone number (fewer than 7 digits, or a withheld-caller word)"
 
 
@@ -613,8 +615,9 @@ def ingest_inbox(
 ) -> list[FileResult]:
     """Load every file waiting in `inbox/<kind>/` (name order per kind) into `raw.<kind>`.
 
-    Also replaces `raw.blocklist` from `config/blocklist.csv` when that file is present (its
-    result has kind `blocklist`; an absent file leaves the table as it is). One bad file never
+    When calls or texts are selected, also replaces `raw.blocklist` from `config/blocklist.csv`
+    if that file is present (its result has kind `blocklist`; an absent file leaves the table
+    as it is). One bad file never
     stops the others. Returns one FileResult per file, in processing order.
     """
     selected = list(KINDS if kinds is None else kinds)
@@ -632,7 +635,7 @@ def ingest_inbox(
 
     with warehouse.connect(paths.warehouse) as con:
         warehouse.ensure_raw_tables(con)
-        if paths.blocklist.is_file():
+        if paths.blocklist.is_file() and BLOCKLISTED_KINDS & set(selected):
             report(load_blocklist(con, paths.blocklist, settings.pii_key))
         for kind in selected:
             for path in _waiting_files(paths.inbox(kind)):
