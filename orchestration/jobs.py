@@ -4,7 +4,6 @@ import dagster as dg
 
 from orchestration.assets.ingest import INGEST_GROUP
 from orchestration.assets.reports import REPORTS_GROUP
-from orchestration.partitions import report_partitions
 from orchestration.resources import Warehouse
 from orchestration.settings import WAREHOUSE_POOL
 
@@ -27,13 +26,11 @@ ingest_and_build_job = dg.define_asset_job(
 reports_job = dg.define_asset_job(
     "reports",
     selection=reports_selection,
-    partitions_def=report_partitions,
     description="Write the ministry report of one fiscal year and stage.",
 )
 everything_job = dg.define_asset_job(
     "everything",
     selection=dg.AssetSelection.all(),
-    partitions_def=report_partitions,
     description="Ingest, build, and write the report of the chosen fiscal year and stage.",
 )
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.assets.dbt import SCHEDULE_MART, STALE_REPORTS
 from orchestration.assets.ingest import ingest_asset_key
 from orchestration.assets.reports import REPORT_KEY
 from orchestration.jobs import reports_job
 from orchestration.settings import KINDS, DataPaths
+from orchestration.translator import SCHEDULE_MART, STALE_REPORTS
 
 INBOX_INTERVAL_SECONDS = 15
 

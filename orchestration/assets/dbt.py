@@ -6,49 +6,23 @@ DuckDB file for the whole build, so this asset is in the warehouse pool and no P
 connection is open while it runs.
 """
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.project import dbt_project
 from orchestration.resources import Warehouse
 from orchestration.settings import WAREHOUSE_POOL
-
-LAYERS = ("staging", "intermediate", "marts")
-SCHEDULE_MART = dg.AssetKey(["marts", "service_data_schedule"])
-STALE_REPORTS = "stale_reports"
-
-
-def dbt_layer(props: Mapping[str, Any]) -> str:
-    """The group of a dbt node: its folder under models/ (staging, intermediate, marts), seeds."""
-    resource_type = props["resource_type"]
-    if resource_type == "seed":
-        return "seeds"
-    if resource_type == "source":
-        return str(props["source_name"])
-    folders = [part for part in props.get("fqn", [])[1:-1] if part in LAYERS]
-    return folders[0] if folders else "marts"
-
-
-def dbt_build_args(full_refresh: bool = False) -> list[str]:
-    """`dbt build` runs seeds, models and their data tests (checks) in dependency order."""
-    return ["build", *(["--full-refresh"] if full_refresh else [])]
-
-
-class O211Translator(DagsterDbtTranslator):
-    """Keys `<layer>/<name>` (e.g. `marts/service_data_schedule`); sources `raw/<kind>`."""
-
-    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
-        return dg.AssetKey([dbt_layer(dbt_resource_props), dbt_resource_props["name"]])
-
-    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        return dbt_layer(dbt_resource_props)
-
-
-class DbtBuildConfig(dg.Config):
-    full_refresh: bool = False
+from orchestration.translator import (
+    SCHEDULE_MART,
+    STALE_REPORTS,
+    DbtBuildConfig,
+    O211Translator,
+    dbt_build_args,
+    scratch_target,
+)
 
 
 def stale_report_observation(warehouse: Warehouse, log: Any) -> dg.AssetObservation | None:
@@ -88,7 +62,9 @@ def dbt_models(
     # Sources must exist even before the first load; the connection closes before dbt starts.
     with warehouse.connect() as con:
         ensure_raw_tables(con)
-    yield from dbt.cli(dbt_build_args(config.full_refresh), context=context).stream()
+    with scratch_target() as target_path:
+        args = dbt_build_args(config.full_refresh)
+        yield from dbt.cli(args, context=context, target_path=target_path).stream()
     if SCHEDULE_MART in context.selected_asset_keys:
         observation = stale_report_observation(warehouse, context.log)
         if observation is not None:

@@ -14,10 +14,10 @@ from typing import Any
 
 import dagster as dg
 
-from orchestration.assets.dbt import SCHEDULE_MART
 from orchestration.partitions import parse_report_partition, report_partitions
 from orchestration.resources import Warehouse
 from orchestration.settings import WAREHOUSE_POOL
+from orchestration.translator import SCHEDULE_MART
 
 REPORT_KEY = dg.AssetKey(["reports", "service_data_schedule"])
 REPORTS_GROUP = "reports"

@@ -1,0 +1,99 @@
+"""The code location loads, and holds every asset group, job, schedule, sensor and check the
+operations contract names (operations.md, "Dagster")."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from orchestration.settings import KINDS, REPO_ROOT, WAREHOUSE_POOL
+
+pytestmark = pytest.mark.usefixtures("dbt_manifest", "dagster_home")
+
+
+@pytest.fixture(scope="module")
+def repository():
+    from orchestration.definitions import defs
+
+    return defs.get_repository_def()
+
+
+def test_dagster_definitions_validate(tmp_path):
+    dagster = Path(sys.executable).parent / "dagster"
+    completed = subprocess.run(
+        [str(dagster), "definitions", "validate", "-m", "orchestration.definitions"],
+        cwd=REPO_ROOT,
+        env={**os.environ, "O211_DATA_DIR": str(tmp_path / "data")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "Validation successful" in completed.stdout + completed.stderr
+
+
+def test_asset_groups_and_lineage(repository):
+    graph = repository.asset_graph
+    groups = {
+        graph.get(key).group_name
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).is_materializable
+    }
+    assert {"ingest", "seeds", "staging", "intermediate", "marts", "reports"} <= groups
+    for kind in KINDS:
+        assert graph.get(dg.AssetKey(["raw", kind])).group_name == "ingest"
+    staging_calls = dg.AssetKey(["staging", "stg_raw__calls"])
+    assert dg.AssetKey(["raw", "calls"]) in graph.get(staging_calls).parent_keys
+    report = graph.get(dg.AssetKey(["reports", "service_data_schedule"]))
+    assert dg.AssetKey(["marts", "service_data_schedule"]) in report.parent_keys
+    assert set(report.partitions_def.partitions_defs[1].partitions_def.get_partition_keys()) == {
+        "Q2",
+        "Q3",
+        "final",
+    }
+
+
+def test_every_asset_and_check_that_opens_the_warehouse_is_in_the_one_pool(repository):
+    for assets_def in repository.assets_defs_by_key.values():
+        if assets_def.is_executable:
+            assert assets_def.node_def.pool == WAREHOUSE_POOL, assets_def.keys
+    for check_def in repository.asset_checks_defs_by_key.values():
+        assert check_def.node_def.pool == WAREHOUSE_POOL, check_def.check_keys
+    rebuild = repository.get_job("rebuild_raw")
+    assert {node.definition.pool for node in rebuild.nodes} == {WAREHOUSE_POOL}
+
+
+def test_jobs_schedules_sensors(repository):
+    assert {"ingest_and_build", "reports", "everything", "ingest", "build", "rebuild_raw"} <= set(
+        repository.job_names
+    )
+    schedules = {s.name: s for s in repository.schedule_defs}
+    assert set(schedules) == {"nightly_ingest_and_build", "due_reports"}
+    nightly = schedules["nightly_ingest_and_build"]
+    assert (nightly.cron_schedule, nightly.execution_timezone) == ("0 3 * * *", "America/Toronto")
+    assert nightly.job_name == "ingest_and_build"
+    assert schedules["due_reports"].execution_timezone == "America/Toronto"
+    assert schedules["due_reports"].job_name == "reports"
+    sensors = {s.name for s in repository.sensor_defs}
+    assert sensors == {f"inbox_{kind}" for kind in KINDS} | {"report_restatement"}
+
+
+def test_checks(repository):
+    checks = {
+        (key.asset_key.to_user_string(), key.name)
+        for key in repository.asset_graph.asset_check_keys
+    }
+    for kind in KINDS:
+        assert (f"raw/{kind}", "no_rejected_files") in checks
+    for channel in ("calls", "chats", "emails", "texts"):
+        assert ("marts/outcome_audit", f"outcome_balance_{channel}") in checks
+        assert ("marts/completeness_gaps", f"completeness_{channel}") in checks
+    assert ("reports/service_data_schedule", "report_equals_warehouse") in checks
+    dbt_tests = [c for c in checks if c[1].startswith(("unique_", "not_null_"))]
+    assert dbt_tests, "dbt data tests should be asset checks"
