@@ -357,6 +357,7 @@ def _load(
     *,
     file_name: str,
     archive_path: Path,
+    data_root: Path,
     load_id: int,
     loaded_at: datetime,
 ) -> _Loaded:
@@ -397,7 +398,7 @@ def _load(
                 loaded_at,
                 reading.encoding,
                 ", ".join(reading.extra_columns),
-                str(archive_path),
+                _relative(archive_path, data_root),
                 first,
                 last,
             ],
@@ -407,6 +408,13 @@ def _load(
         con.rollback()
         raise
     return _Loaded(reading, load_id)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _free_name(folder: Path, name: str) -> Path:
@@ -465,6 +473,7 @@ def _ingest_file(
         settings,
         file_name=path.name,
         archive_path=archive_path,
+        data_root=paths.root,
         load_id=load_id,
         loaded_at=loaded_at,
     )
@@ -506,8 +515,9 @@ def _settle_duplicate(
     known: tuple[int, str | None],
 ) -> FileResult:
     load_id, recorded_archive = known
-    recorded = Path(recorded_archive) if recorded_archive else None
-    if recorded is not None and not recorded.exists():
+    # The load log keeps the archive path relative to the data directory (movable).
+    recorded = paths.root / recorded_archive if recorded_archive else None
+    if recorded is not None and recorded.parent == paths.archive(kind) and not recorded.exists():
         # The load committed but the process stopped before the move: finish it now.
         _archive(path, recorded)
         reason = f"already loaded (load {load_id}); the interrupted move to the archive is done"
@@ -695,7 +705,7 @@ def rebuild_from_archive(
         if paths.blocklist.is_file():
             results.append(load_blocklist(con, paths.blocklist, settings.pii_key))
         for load_id, archived in enumerate(archived_files(paths), start=1):
-            result = _reload(con, archived, load_id, settings)
+            result = _reload(con, archived, load_id, settings, paths.root)
             results.append(result)
             if result.status != ACCEPTED:
                 failed.append(result)
@@ -719,7 +729,11 @@ def rebuild_from_archive(
 
 
 def _reload(
-    con: duckdb.DuckDBPyConnection, archived: _Archived, load_id: int, settings: _Settings
+    con: duckdb.DuckDBPyConnection,
+    archived: _Archived,
+    load_id: int,
+    settings: _Settings,
+    data_root: Path,
 ) -> FileResult:
     scan = readers.scan_bytes(archived.path)
     loaded = _load(
@@ -730,6 +744,7 @@ def _reload(
         settings,
         file_name=archived.original_name,
         archive_path=archived.path,
+        data_root=data_root,
         load_id=load_id,
         loaded_at=archived.loaded_at,
     )
