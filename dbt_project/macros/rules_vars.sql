@@ -24,4 +24,3 @@
         'service_data_elements',
     ]) }}
 {%- endmacro %}
-

@@ -4,7 +4,8 @@
 -- every short call of that caller starting inside an anchored window is in a burst. All of a
 -- caller's calls are looked at, whatever outcome another rule gives them.
 -- Set-based: one windowed count per short call, then the latest anchor at or before each call.
-{% set window_microseconds = var('autodialer_window_minutes') * 60 * 1000000 %}
+-- (the int filter and max keep the template renderable by sqlfluff, whose var() is a stub)
+{% set window_microseconds = [(var('autodialer_window_minutes') | int) * 60000000, 1] | max %}
 with
 
 calls as (
@@ -25,13 +26,12 @@ short_calls as (
 windowed as (
     select
         *,
-        -- a range frame is inclusive at both ends; one microsecond (the timestamp resolution)
-        -- less than the window makes it the half-open [start, start + window)
+        -- a range frame is inclusive at both ends; on microseconds (the timestamp resolution)
+        -- one less than the window makes it the half-open [start, start + window)
         count(*) over (
             partition by caller_key
-            order by started_at
-            range between current row
-            and interval ({{ window_microseconds - 1 }}) microsecond following
+            order by epoch_us(started_at)
+            range between current row and {{ window_microseconds - 1 }} following
         ) as short_calls_in_window
     from short_calls
 ),
@@ -59,28 +59,31 @@ latest_anchor as (
     from anchored
 ),
 
+in_window as (
+    select
+        *,
+        coalesce(
+            epoch_us(started_at)
+            < epoch_us(latest_anchor_started_at) + {{ window_microseconds }},
+            false
+        ) as in_burst
+    from latest_anchor
+),
+
 final as (
     select
         -- ids
         contact_id,
         caller_key,
+        case when in_burst then latest_anchor_contact_id end as burst_anchor_contact_id,
         -- timestamps
         started_at,
         -- numerics
         short_calls_in_window,
         -- flags
         is_anchor,
-        coalesce(
-            started_at < latest_anchor_started_at
-            + interval ({{ window_microseconds }}) microsecond,
-            false
-        ) as in_burst,
-        case
-            when started_at < latest_anchor_started_at
-                + interval ({{ window_microseconds }}) microsecond
-                then latest_anchor_contact_id
-        end as burst_anchor_contact_id
-    from latest_anchor
+        in_burst
+    from in_window
 )
 
 select * from final

@@ -47,7 +47,7 @@ rolled_up as (
         min(category_precedence) as category_precedence,
         coalesce(
             list_sort(list_distinct(list(disposition_code) filter (where is_unmapped))),
-            cast([] as varchar [])
+            cast([] as varchar[])
         ) as unmapped_dispositions
     from categorised
     group by contact_id

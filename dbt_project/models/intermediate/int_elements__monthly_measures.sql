@@ -37,56 +37,56 @@ measures as (
         local_date,
         1 as element_order,
         cast(outcome = 'counted' as bigint) as count_value,
-        null::bigint as numerator,
-        null::bigint as denominator,
-        null::decimal(38, 4) as exact_amount
+        cast(null as bigint) as numerator,
+        cast(null as bigint) as denominator,
+        cast(null as decimal(38, 4)) as exact_amount
     from calls
     union all
     select
         local_date,
         2 as element_order,
         cast(outcome = 'counted' as bigint) as count_value,
-        null::bigint as numerator,
-        null::bigint as denominator,
-        null::decimal(38, 4) as exact_amount
+        cast(null as bigint) as numerator,
+        cast(null as bigint) as denominator,
+        cast(null as decimal(38, 4)) as exact_amount
     from chats
     union all
     select
         local_date,
         3 as element_order,
         cast(outcome = 'counted' as bigint) as count_value,
-        null::bigint as numerator,
-        null::bigint as denominator,
-        null::decimal(38, 4) as exact_amount
+        cast(null as bigint) as numerator,
+        cast(null as bigint) as denominator,
+        cast(null as decimal(38, 4)) as exact_amount
     from emails
     union all
     select
         local_date,
         4 as element_order,
         cast(outcome = 'counted' as bigint) as count_value,
-        null::bigint as numerator,
-        null::bigint as denominator,
-        null::decimal(38, 4) as exact_amount
+        cast(null as bigint) as numerator,
+        cast(null as bigint) as denominator,
+        cast(null as decimal(38, 4)) as exact_amount
     from texts
     union all
     select
         local_date,
         5 as element_order,
         case when is_counted_hostname then sessions else 0 end as count_value,
-        null::bigint as numerator,
-        null::bigint as denominator,
-        null::decimal(38, 4) as exact_amount
+        cast(null as bigint) as numerator,
+        cast(null as bigint) as denominator,
+        cast(null as decimal(38, 4)) as exact_amount
     from web
     union all
     select
         local_date,
         case channel_reported when 'phone' then 6 else 7 end as element_order,
-        null::bigint as count_value,
+        cast(null as bigint) as count_value,
         cast(answer_normalised in ('very satisfied', 'satisfied') as bigint) as numerator,
         cast(
             answer_normalised in ('very satisfied', 'satisfied', 'not satisfied') as bigint
         ) as denominator,
-        null::decimal(38, 4) as exact_amount
+        cast(null as decimal(38, 4)) as exact_amount
     from surveys
     where channel_reported in ('phone', 'chat')
     union all
@@ -94,26 +94,26 @@ measures as (
         local_date,
         8 as element_order,
         cast(outcome = 'abandoned' as bigint) as count_value,
-        null::bigint as numerator,
-        null::bigint as denominator,
-        null::decimal(38, 4) as exact_amount
+        cast(null as bigint) as numerator,
+        cast(null as bigint) as denominator,
+        cast(null as decimal(38, 4)) as exact_amount
     from calls
     union all
     select
         local_date,
         9 as element_order,
         cast(outcome = 'abandoned' as bigint) as count_value,
-        null::bigint as numerator,
-        null::bigint as denominator,
-        null::decimal(38, 4) as exact_amount
+        cast(null as bigint) as numerator,
+        cast(null as bigint) as denominator,
+        cast(null as decimal(38, 4)) as exact_amount
     from chats
     union all
     select
         local_date,
         10 as element_order,
-        null::bigint as count_value,
-        null::bigint as numerator,
-        null::bigint as denominator,
+        cast(null as bigint) as count_value,
+        cast(null as bigint) as numerator,
+        cast(null as bigint) as denominator,
         case when ministry_funded then amount else 0 end as exact_amount
     from ledger
 ),

@@ -18,7 +18,10 @@ per_load as (
         history.source_file,
         count(*) as lines,
         sum(
-            case when coalesce(funding_sources.ministry_funded, false) then history.amount else 0 end
+            case
+                when coalesce(funding_sources.ministry_funded, false) then history.amount
+                else 0
+            end
         ) as ministry_funded_amount
     from history
     left join funding_sources

@@ -38,13 +38,14 @@ expected_days as (
         cast(day_series.expected_date as date) as expected_date
     from fiscal_years
     cross join channels
-    cross join lateral (
-        select unnest(generate_series(
-            fiscal_years.fiscal_year_start,
-            fiscal_years.last_expected_date,
-            interval 1 day
-        )) as expected_date
-    ) as day_series
+    cross join
+        lateral (
+            select unnest(generate_series(
+                fiscal_years.fiscal_year_start,
+                fiscal_years.last_expected_date,
+                interval 1 day
+            )) as expected_date
+        ) as day_series
     where fiscal_years.last_expected_date >= fiscal_years.fiscal_year_start
 ),
 

@@ -82,12 +82,13 @@ notes as (
         unmapped.channel,
         unmapped.item,
         count(*) as count,
-        null::decimal(38, 4) as amount,
+        cast(null as decimal(38, 4)) as amount,
         'code not in the disposition_categories seed: counted as service' as detail
     from reporting_periods
     inner join unmapped
-        on unmapped.local_date between reporting_periods.period_start
-        and reporting_periods.period_end
+        on
+            unmapped.local_date between reporting_periods.period_start
+            and reporting_periods.period_end
     group by all
 
     union all
@@ -99,12 +100,13 @@ notes as (
         coalesce(surveys.channel_reported, surveys.channel_compared) as channel,
         coalesce(nullif(trim(surveys.answer), ''), '(blank)') as item,
         count(*) as count,
-        null::decimal(38, 4) as amount,
+        cast(null as decimal(38, 4)) as amount,
         'answer not in the survey_answers seed: left out of the satisfaction figure' as detail
     from reporting_periods
     inner join surveys
-        on surveys.local_date between reporting_periods.period_start
-        and reporting_periods.period_end
+        on
+            surveys.local_date between reporting_periods.period_start
+            and reporting_periods.period_end
     where surveys.answer_normalised = 'invalid'
     group by all
 
@@ -117,12 +119,13 @@ notes as (
         'web' as channel,
         web.hostname_normalised as item,
         sum(web.sessions) as count,
-        null::decimal(38, 4) as amount,
+        cast(null as decimal(38, 4)) as amount,
         'sessions on a hostname not in the web_hostnames seed: not counted' as detail
     from reporting_periods
     inner join web
-        on web.local_date between reporting_periods.period_start
-        and reporting_periods.period_end
+        on
+            web.local_date between reporting_periods.period_start
+            and reporting_periods.period_end
     where not web.is_counted_hostname
     group by all
 
@@ -134,14 +137,14 @@ notes as (
         'missing_day' as category,
         gaps.channel,
         strftime(gaps.missing_date, '%Y-%m-%d') as item,
-        null::bigint as count,
-        null::decimal(38, 4) as amount,
+        cast(null as bigint) as count,
+        cast(null as decimal(38, 4)) as amount,
         'no contact at all on this day: probable missing extract' as detail
     from reporting_periods
     inner join gaps
         on
             reporting_periods.fiscal_year = gaps.fiscal_year
-            and gaps.missing_date <= reporting_periods.period_end
+            and reporting_periods.period_end >= gaps.missing_date
 
     union all
 
@@ -159,8 +162,9 @@ notes as (
         || ' -> ' || cast(revisions.ministry_funded_amount as varchar) || ')' as detail
     from reporting_periods
     inner join revisions
-        on revisions.month_start between reporting_periods.period_start
-        and reporting_periods.period_end
+        on
+            revisions.month_start between reporting_periods.period_start
+            and reporting_periods.period_end
 
     union all
 
@@ -171,7 +175,7 @@ notes as (
         case schedule.element_order when 6 then 'phone' else 'chat' end as channel,
         schedule.element as item,
         0 as count,
-        null::decimal(38, 4) as amount,
+        cast(null as decimal(38, 4)) as amount,
         'no valid survey response in the period: the value is left blank' as detail
     from schedule
     where schedule.unit = 'percent' and coalesce(schedule.denominator, 0) = 0

@@ -15,12 +15,13 @@ covered_years as (
             ', ' order by start_years.start_year
         ) as fiscal_years
     from load_log
-    cross join lateral (
-        select unnest(generate_series(
-            {{ fiscal_start_year('load_log.first_date') }},
-            {{ fiscal_start_year('load_log.last_date') }}
-        )) as start_year
-    ) as start_years
+    cross join
+        lateral (
+            select unnest(generate_series(
+                {{ fiscal_start_year('load_log.first_date') }},
+                {{ fiscal_start_year('load_log.last_date') }}
+            )) as start_year
+        ) as start_years
     where load_log.first_date is not null and load_log.last_date is not null
     group by load_log.load_id
 ),

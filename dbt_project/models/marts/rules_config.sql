@@ -10,22 +10,22 @@ with
 {% endfor %}
 vars as (
     {% for var_name in rules_var_names() %}
-        select
-            '{{ var_name }}' as name,
-            '{{ var(var_name) | string | replace("'", "''") }}' as value,
-            'var' as source
-        {% if not loop.last %}union all{% endif %}
+    select
+        '{{ var_name }}' as name,
+        '{{ var(var_name) | string | replace("'", "''") }}' as value,
+        'var' as source
+    {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
 
 seed_rows as (
     {% for seed_name in rules_seed_names() %}
-        select
-            '{{ seed_name }}' || ':' || cast(row_to_json({{ seed_name }}) as varchar) as name,
-            cast(row_to_json({{ seed_name }}) as varchar) as value,
-            'seed' as source
-        from {{ seed_name }}
-        {% if not loop.last %}union all{% endif %}
+    select
+        '{{ seed_name }}' || ':' || cast(row_to_json({{ seed_name }}) as varchar) as name,
+        cast(row_to_json({{ seed_name }}) as varchar) as value,
+        'seed' as source
+    from {{ seed_name }}
+    {% if not loop.last %}union all{% endif %}
     {% endfor %}
 ),
 

@@ -34,7 +34,7 @@ periods as (
     inner join measures
         on
             reporting_periods.fiscal_year = measures.fiscal_year
-            and measures.fiscal_month <= reporting_periods.end_fiscal_month
+            and reporting_periods.end_fiscal_month >= measures.fiscal_month
     cross join (select unnest([0, 1, 2, 3, 4]) as quarter) as quarters
     where quarters.quarter = 0 or quarters.quarter = measures.fiscal_quarter
     group by all
