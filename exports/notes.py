@@ -45,7 +45,7 @@ class Warning:
     amount: Decimal | None
 
 
-def _seed_row_text(value: str) -> str:
+def seed_row_text(value: str) -> str:
     """A seed row recorded as JSON in words: `{"code":"Test","category":"test"}` is `Test: test`."""
     try:
         row = json.loads(value)
@@ -65,7 +65,7 @@ def rules_in_force(data: ReportData) -> list[tuple[str, str]]:
         if rule.source == "seed":
             # rules_config names a seed row `<seed>:<row as JSON>`.
             seed = rule.name.split(":", 1)[0]
-            seeds.setdefault(seed, []).append(_seed_row_text(rule.value))
+            seeds.setdefault(seed, []).append(seed_row_text(rule.value))
         else:
             lines.append((f"{rule.name} ({rule.source})", rule.value))
     for seed, rows in seeds.items():

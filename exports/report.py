@@ -23,6 +23,7 @@ from exports.marts import ReportData, read_all_report_data, read_report_data, re
 from exports.versions import (
     ElementChange,
     InputChange,
+    describe_change,
     element_changes,
     figures_fingerprint,
     format_value,
@@ -103,11 +104,9 @@ def _reason(
         for c in changes
         if c.why != "unchanged"
     ]
-    files = [f"{c.kind} file {c.name} {c.change}" for c in inputs if c.subject == "file"]
-    rules = [f"rule {c.name} {c.change}" for c in inputs if c.subject == "rule"]
     parts = [
         "figures: " + "; ".join(moved) if moved else "figures unchanged",
-        "inputs: " + ", ".join(files + rules) if files or rules else "inputs unchanged",
+        "inputs: " + ", ".join(map(describe_change, inputs)) if inputs else "inputs unchanged",
     ]
     return f"changed since v{version - 1}: " + "; ".join(parts)
 
@@ -135,6 +134,9 @@ def _write_locked(
     data: ReportData, folder: Path, version_label: str, generated_at: datetime
 ) -> ReportResult:
     fiscal_year, stage = data.stage.fiscal_year, data.stage.stage
+    # Under the lock no other writer is busy: a temp file here was left by a crash.
+    for leftover in folder.glob(".tmp-*"):
+        leftover.unlink(missing_ok=True)
     manifest = load_manifest(folder, fiscal_year)
     previous = latest_version(manifest, stage)
     inputs_fp = inputs_fingerprint(data.sources, data.rules_fingerprint)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from exports.marts import ReportData, RuleSetting, ScheduleRow, SourceFile
+from exports.notes import seed_row_text
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -297,6 +298,20 @@ def input_changes(previous: dict[str, Any], data: ReportData) -> list[InputChang
     new_rules = {r.name: r for r in data.rules}
     for name in sorted(old_rules.keys() | new_rules.keys()):
         old, new = old_rules.get(name), new_rules.get(name)
+        source = new.source if new is not None else (old or {}).get("source", "")
+        if source == "seed" and ":" in name:
+            # A seed row is recorded as `<seed>:<row as JSON>`: a changed row is one row
+            # removed and one added; show the seed's name and the row in words.
+            seed = name.split(":", 1)[0]
+            if new is not None and old is None:
+                changes.append(
+                    InputChange("added", "rule", source, seed, "", seed_row_text(new.value))
+                )
+            elif old is not None and new is None:
+                changes.append(
+                    InputChange("removed", "rule", source, seed, seed_row_text(old["value"]), "")
+                )
+            continue
         if old is None and new is not None:
             changes.append(InputChange("added", "rule", new.source, name, "", new.value))
         elif new is None and old is not None:
@@ -320,11 +335,13 @@ def input_changes(previous: dict[str, Any], data: ReportData) -> list[InputChang
     return changes
 
 
-def _describe(change: InputChange) -> str:
+def describe_change(change: InputChange) -> str:
     if change.subject == "file":
         return f"{change.kind} file {change.name} {change.change}"
     if change.change == "changed":
         return f"rule {change.name} {change.previous} -> {change.new}"
+    if change.kind == "seed":
+        return f"{change.name} row {change.previous or change.new} {change.change}"
     return f"rule {change.name} {change.change}"
 
 
@@ -333,7 +350,7 @@ def element_changes(
 ) -> list[ElementChange]:
     """One row per element: previous and new year-to-date value and why it moved."""
     old_figures: dict[str, str] = previous.get("figures", {})
-    rule_reasons = [_describe(c) for c in inputs if c.subject == "rule"]
+    rule_reasons = [describe_change(c) for c in inputs if c.subject == "rule"]
     rows: list[ElementChange] = []
     for row in data.schedule:
         old_text = old_figures.get(row.element)
@@ -345,7 +362,7 @@ def element_changes(
         else:
             kinds = ELEMENT_KINDS.get(row.element, ())
             reasons = [
-                _describe(c)
+                describe_change(c)
                 for c in inputs
                 if c.subject == "file" and (not kinds or c.kind in kinds)
             ] + rule_reasons

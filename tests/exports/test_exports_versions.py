@@ -206,3 +206,29 @@ def test_figures_are_exact_decimals(data_paths: DataPaths) -> None:
     result = write(data_paths)
     expenditures = result.figures["Info and referral service: Ministry-funded Agency Expenditures"]
     assert expenditures == Decimal("1234567.96")
+
+
+def test_seed_row_change_is_named_in_words(data_paths: DataPaths) -> None:
+    write(data_paths)
+    base = MartSpec()
+    rules = {k: v for k, v in base.rules.items() if not k.startswith("disposition_categories")}
+    row = '{"code":"Voicemail","category":"spam"}'
+    rules[f"disposition_categories:{row}"] = row
+    build_marts(
+        data_paths.warehouse,
+        MartSpec(rules=rules, monthly={**base.monthly, 1: base.monthly[1] - 1}),
+    )
+    second = write(data_paths)
+    assert "disposition_categories row Voicemail: spam added" in second.reason
+    assert "disposition_categories row Test: test removed" in second.reason
+    table = list(openpyxl.load_workbook(second.xlsx_path)["Changes"].iter_rows(values_only=True))
+    assert ("disposition_categories", "rule added", "seed", None, "Voicemail: spam") in table
+    assert ("disposition_categories", "rule removed", "seed", "Test: test", None) in table
+
+
+def test_a_temp_file_left_by_a_crash_is_cleared(data_paths: DataPaths) -> None:
+    folder = data_paths.outbox / FISCAL_YEAR
+    folder.mkdir(parents=True)
+    (folder / ".tmp-abc.xlsx").write_bytes(b"half a workbook")
+    write(data_paths)
+    assert not list(folder.glob(".tmp-*"))
