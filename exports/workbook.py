@@ -160,6 +160,7 @@ class SheetWriter:
         ws.page_setup.fitToHeight = 0
         ws.print_options.gridLines = True
         ws.page_margins.left = ws.page_margins.right = 0.4
+        ws.page_margins.top = ws.page_margins.bottom = 0.6
 
     def width(self, column: int) -> float:
         return self.ws.column_dimensions[get_column_letter(column)].width or 10
@@ -306,7 +307,7 @@ def _monthly(wb: Workbook, data: ReportData) -> None:
     chart.y_axis.delete = False
     # As wide as the table above it (a column width unit is about 0.19 cm).
     chart.width = max(20.0, 0.19 * (34 + 13 * len(months)))
-    chart.height = 11
+    chart.height = 8.5  # cm: table, caption and chart fit one landscape letter page
     chart.legend.position = "b"
     for index, row in enumerate(data.schedule, start=2):
         if row.element in CONTACT_ELEMENTS:
@@ -316,7 +317,16 @@ def _monthly(wb: Workbook, data: ReportData) -> None:
         # Straight segments between months: a smoothed curve would suggest values in between.
         line.smooth = False
     chart.set_categories(Reference(ws, min_col=2, max_col=len(months) + 1, min_row=1, max_row=1))
-    ws.add_chart(chart, f"A{next_row + 1}")
+    # openpyxl cannot give a chart alternative text; a screen reader reads this cell instead.
+    caption = ws.cell(row=next_row + 1, column=1)
+    set_text(
+        caption,
+        "Chart: contacts by channel per month ("
+        + ", ".join(CONTACT_ELEMENTS)
+        + "), drawn from the table above.",
+    )
+    caption.font = Font(italic=True)
+    ws.add_chart(chart, f"A{next_row + 2}")
 
 
 def _exclusions(wb: Workbook, data: ReportData) -> None:
