@@ -48,7 +48,6 @@ DIFFERENCE_FORMATS = {
 }
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 OUTCOME_HEADINGS = {
     "counted": "Counted",
     "abandoned": "Abandoned",
@@ -88,12 +87,29 @@ def stage_in_words(stage: Stage) -> str:
     return f"Interim - {stage.stage} year-to-date"
 
 
+MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
 def long_date(day: date) -> str:
-    return f"{day.day} {('January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December')[day.month - 1]} {day.year}"  # noqa: E501
+    """`1 April 2025`, spelled out so no reader's locale can swap day and month."""
+    return f"{day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
 
 
 def month_label(month_start: date) -> str:
-    return f"{MONTHS[month_start.month - 1]} {month_start.year}"
+    return f"{MONTH_NAMES[month_start.month - 1][:3]} {month_start.year}"
 
 
 def months_of(stage: Stage) -> list[date]:
@@ -106,13 +122,9 @@ def months_of(stage: Stage) -> list[date]:
     return months
 
 
-def _number(value: Decimal | int | None) -> Decimal | int | None:
-    """Numbers as numbers: whole values as int so counts carry no decimals."""
-    if value is None:
-        return None
-    if isinstance(value, Decimal) and value == value.to_integral_value():
-        return int(value)
-    return value
+def _number(value: Decimal) -> Decimal | int:
+    """Whole values as int, so a count reads back as 812, not 812.0."""
+    return int(value) if value == value.to_integral_value() else value
 
 
 def wrapped_lines(text: str, width: float) -> int:
@@ -134,11 +146,7 @@ def _put(
         cell.value = value
         cell.number_format = number_format or DATE_FORMAT
     else:
-        cell.value = (
-            _number(value)
-            if isinstance(value, Decimal | int) and not isinstance(value, bool)
-            else value
-        )
+        cell.value = _number(value) if isinstance(value, Decimal) else value
         if number_format:
             cell.number_format = number_format
     cell.alignment = TOP
