@@ -333,19 +333,30 @@ class _DateRange:
 
 def _next_load(con: duckdb.DuckDBPyConnection) -> tuple[int, datetime]:
     """The next load id and a load time later than every earlier one (names sort in load order)."""
-    load_id, last = con.execute(
+    # fetchall, not fetchone: DuckDB 2 refuses new statements while a result is unfinished.
+    ((load_id, last),) = con.execute(
         "select coalesce(max(load_id), 0) + 1, max(loaded_at) from raw.load_log"
-    ).fetchone()
+    ).fetchall()
     now = datetime.now(UTC)
     if last is not None and now <= last:
         now = last.astimezone(UTC) + timedelta(microseconds=1)
     return int(load_id), now
 
 
+@dataclass(frozen=True)
+class _Placement:
+    """Where a load goes in the load order: its id, its time, its archive name."""
+
+    load_id: int
+    loaded_at: datetime
+    archive_path: Path
+
+
 @dataclass
 class _Loaded:
     reading: _Reading
-    load_id: int | None
+    placement: _Placement
+    accepted: bool
 
 
 def _load(
@@ -356,16 +367,18 @@ def _load(
     settings: _Settings,
     *,
     file_name: str,
-    archive_path: Path,
     data_root: Path,
-    load_id: int,
-    loaded_at: datetime,
+    place: Callable[[duckdb.DuckDBPyConnection], _Placement],
 ) -> _Loaded:
-    """Read, check and insert one file in one transaction; roll back at the first problem."""
+    """Read, check and insert one file in one transaction; roll back at the first problem.
+
+    `place` runs inside the transaction, so the load id is taken and used atomically.
+    """
     reading = _Reading(path, kind, scan, _funding_sources(kind), settings.chunk_rows)
     dates = _DateRange(kind)
     con.begin()
     try:
+        placement = place(con)
         for frame in reading.typed_chunks():
             if reading.log:
                 continue  # keep reading to list every problem, but load nothing more
@@ -374,31 +387,31 @@ def _load(
                 con,
                 kind,
                 _hash_identities(kind, frame, settings.pii_key),
-                load_id,
+                placement.load_id,
                 file_name,
                 scan.sha256,
-                loaded_at,
+                placement.loaded_at,
             )
             if settings.pause_seconds:
                 time.sleep(settings.pause_seconds)
         if reading.log:
             con.rollback()
-            return _Loaded(reading, None)
+            return _Loaded(reading, placement, accepted=False)
         first, last = dates.dates()
         con.execute(
             "insert into raw.load_log (load_id, kind, file_name, sha256, rows, loaded_at, "
             "encoding, extra_columns, archive_path, first_date, last_date) "
             "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                load_id,
+                placement.load_id,
                 kind,
                 file_name,
                 scan.sha256,
                 reading.rows,
-                loaded_at,
+                placement.loaded_at,
                 reading.encoding,
                 ", ".join(reading.extra_columns),
-                _relative(archive_path, data_root),
+                _relative(placement.archive_path, data_root),
                 first,
                 last,
             ],
@@ -407,7 +420,7 @@ def _load(
     except BaseException:
         con.rollback()
         raise
-    return _Loaded(reading, load_id)
+    return _Loaded(reading, placement, accepted=True)
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -460,22 +473,17 @@ def _ingest_file(
     known = con.execute(
         "select load_id, archive_path from raw.load_log where sha256 = ? order by load_id limit 1",
         [scan.sha256],
-    ).fetchone()
-    if known is not None:
-        return _settle_duplicate(paths, path, kind, scan, known)
-    load_id, loaded_at = _next_load(con)
-    archive_path = paths.archive(kind) / _archive_name(loaded_at, path.name)
+    ).fetchall()
+    if known:
+        return _settle_duplicate(paths, path, kind, scan, known[0])
+
+    def place(con: duckdb.DuckDBPyConnection) -> _Placement:
+        load_id, loaded_at = _next_load(con)
+        archive_path = paths.archive(kind) / _archive_name(loaded_at, path.name)
+        return _Placement(load_id, loaded_at, archive_path)
+
     loaded = _load(
-        con,
-        path,
-        kind,
-        scan,
-        settings,
-        file_name=path.name,
-        archive_path=archive_path,
-        data_root=paths.root,
-        load_id=load_id,
-        loaded_at=loaded_at,
+        con, path, kind, scan, settings, file_name=path.name, data_root=paths.root, place=place
     )
     reading = loaded.reading
     common = {
@@ -485,7 +493,7 @@ def _ingest_file(
         "encoding": reading.encoding,
         "extra_columns": reading.extra_columns,
     }
-    if loaded.load_id is None:
+    if not loaded.accepted:
         rejected_path = _reject(paths, path, kind, reading.log)
         return FileResult(
             status=REJECTED,
@@ -496,13 +504,13 @@ def _ingest_file(
             rejected_path=rejected_path,
             **common,
         )
-    _archive(path, archive_path)
+    _archive(path, loaded.placement.archive_path)
     return FileResult(
         status=ACCEPTED,
         rows=reading.rows,
         reason=f"loaded {reading.rows} row(s)",
-        archive_path=archive_path,
-        load_id=loaded.load_id,
+        archive_path=loaded.placement.archive_path,
+        load_id=loaded.placement.load_id,
         **common,
     )
 
@@ -743,13 +751,11 @@ def _reload(
         scan,
         settings,
         file_name=archived.original_name,
-        archive_path=archived.path,
         data_root=data_root,
-        load_id=load_id,
-        loaded_at=archived.loaded_at,
+        place=lambda _: _Placement(load_id, archived.loaded_at, archived.path),
     )
     reading = loaded.reading
-    ok = loaded.load_id is not None
+    ok = loaded.accepted
     return FileResult(
         kind=archived.kind,
         file_name=archived.original_name,
@@ -760,7 +766,7 @@ def _reload(
         problem_count=reading.log.total,
         archive_path=archived.path,
         sha256=scan.sha256,
-        load_id=loaded.load_id,
+        load_id=load_id if ok else None,
         extra_columns=reading.extra_columns,
         encoding=reading.encoding,
     )
