@@ -148,8 +148,10 @@ class _Reading:
         self.encoding = opened.encoding
         self.extra_columns = opened.header.extra_columns
         try:
+            not_loaded = {f.name for f in EXTRACTS[self.kind].fields if f.column is None}
             for chunk in opened.chunks:
-                self.log.extend(chunk.problems)
+                # A formula in a column that is never loaded (description) is never copied.
+                self.log.extend(p for p in chunk.problems if p.column not in not_loaded)
                 frame, problems = contracts.type_chunk(self.kind, chunk.frame, self.funding_sources)
                 seen = {(p.row, p.column) for p in chunk.problems}
                 self.log.extend(p for p in problems if (p.row, p.column) not in seen)

@@ -224,7 +224,7 @@ def finance_workbook(workbook: openpyxl.Workbook, formula: bool = False) -> None
     sheet.append(["2025-05", 5100, "Loyer", "United Way", "(1,000.00)", None])
     sheet.append([datetime(2025, 6, 15), "5200", None, "Ministry", 0.1 + 0.2, None])
     if formula:
-        sheet.append([datetime(2025, 6, 1), "5300", None, "MCCSS", "=E4*2", None])
+        sheet.append([datetime(2025, 6, 1), "5300", "=C4", "MCCSS", "=E4*2", None])
 
 
 def test_finance_workbook_with_title_rows_and_an_instruction_sheet(tmp_path):
