@@ -220,33 +220,24 @@ def _marts(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
             ) from error
 
 
-def read_stages(warehouse: Path) -> list[Stage]:
-    """Every fiscal year and stage the schedule mart holds, oldest period first."""
-    with _marts(warehouse) as con:
-        return [
-            Stage(str(fy), str(st), str(kind), start, end)
-            for fy, st, kind, start, end in _rows(con, _STAGES_SQL)
-        ]
-
-
 def read_report_data(warehouse: Path, fiscal_year: str, stage: str) -> ReportData:
     """Read one report's marts into memory; the connection is closed on return."""
     with _marts(warehouse) as con:
         return _read(con, fiscal_year, stage)
 
 
-def read_all_report_data(warehouse: Path, stages: list[Stage] | None = None) -> list[ReportData]:
-    """Read every stage's data through one brief connection (for `due_stages`)."""
+def read_all_report_data(warehouse: Path, ended_before: date | None = None) -> list[ReportData]:
+    """Every stage's data (those ending before `ended_before` when given), one connection."""
     with _marts(warehouse) as con:
-        wanted = (
-            stages
-            if stages is not None
-            else [
-                Stage(str(fy), str(st), str(kind), start, end)
-                for fy, st, kind, start, end in _rows(con, _STAGES_SQL)
-            ]
-        )
-        return [_read(con, s.fiscal_year, s.stage) for s in wanted]
+        stages = [
+            Stage(str(fy), str(st), str(kind), start, end)
+            for fy, st, kind, start, end in _rows(con, _STAGES_SQL)
+        ]
+        return [
+            _read(con, s.fiscal_year, s.stage)
+            for s in stages
+            if ended_before is None or s.period_end < ended_before
+        ]
 
 
 def _read(con: duckdb.DuckDBPyConnection, fiscal_year: str, stage: str) -> ReportData:

@@ -19,7 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from exports.csv_export import csv_bytes
-from exports.marts import ReportData, read_all_report_data, read_report_data, read_stages
+from exports.marts import ReportData, read_all_report_data, read_report_data
 from exports.versions import (
     ElementChange,
     InputChange,
@@ -218,12 +218,9 @@ def due_stages(paths: DataPaths, today: date | None = None) -> list[tuple[str, s
     from the latest version in the manifest.
     """
     local_today = today or datetime.now(TORONTO).date()
-    ended = [s for s in read_stages(paths.warehouse) if s.period_end < local_today]
-    if not ended:
-        return []
     due = []
     manifests: dict[str, dict[str, Any]] = {}
-    for data in read_all_report_data(paths.warehouse, ended):
+    for data in read_all_report_data(paths.warehouse, ended_before=local_today):
         fiscal_year, stage = data.stage.fiscal_year, data.stage.stage
         if fiscal_year not in manifests:
             manifests[fiscal_year] = load_manifest(paths.outbox / fiscal_year, fiscal_year)
