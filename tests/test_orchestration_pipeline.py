@@ -1,0 +1,177 @@
+"""The whole path through the Dagster definitions on a tiny synthetic year:
+ingest -> dbt -> a report partition, then two materializations at once sharing the warehouse.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import os
+import shutil
+import subprocess
+import sys
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from orchestration.partitions import FISCAL_YEARS, ReportStage
+from orchestration.settings import REPO_ROOT, WAREHOUSE_POOL, DataPaths
+
+FISCAL_YEAR = "2025-26"
+SCALE = 0.05  # small, yet every weekly file has rows (header-only files are rejected)
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("dbt_manifest")]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, dagster_home):
+    """A data directory with a tiny year loaded and built, and its Q2 report written."""
+    from ingest.sample import write_sample
+    from orchestration.assets.dbt import dbt_models
+    from orchestration.assets.ingest import build_ingest_assets
+    from orchestration.assets.reports import ministry_report
+    from orchestration.checks import build_mart_checks
+    from orchestration.resources import Warehouse, build_resources
+
+    data = tmp_path_factory.mktemp("pipeline") / "data"
+    write_sample(data, FISCAL_YEAR, SCALE, 7)
+    previous = os.environ.get("O211_DATA_DIR")
+    os.environ["O211_DATA_DIR"] = str(data)
+    instance = dg.DagsterInstance.get()
+    assets = [*build_ingest_assets(), dbt_models, ministry_report]
+    checks = build_mart_checks()
+    resources = {**build_resources(), "warehouse": Warehouse(data_dir=str(data))}
+    try:
+        first = dg.materialize(
+            [*assets, *checks],
+            selection=dg.AssetSelection.all() - dg.AssetSelection.groups("reports"),
+            instance=instance,
+            resources=resources,
+        )
+        stage = ReportStage(FISCAL_YEAR, "Q2")
+        assert FISCAL_YEAR in instance.get_dynamic_partitions(FISCAL_YEARS)
+        second = dg.materialize(
+            [*assets, *checks],
+            selection=dg.AssetSelection.groups("reports"),
+            partition_key=str(stage.partition_key),
+            instance=instance,
+            resources=resources,
+        )
+        yield DataPaths(data), instance, first, second
+    finally:
+        if previous is None:
+            os.environ.pop("O211_DATA_DIR", None)
+        else:
+            os.environ["O211_DATA_DIR"] = previous
+
+
+def _mart(paths: DataPaths, stage: str) -> dict[int, tuple]:
+    con = duckdb.connect(str(paths.warehouse), read_only=True)
+    try:
+        rows = con.execute(
+            "select element_order, element, unit, value, numerator, denominator "
+            "from marts.service_data_schedule where fiscal_year = ? and stage = ?",
+            [FISCAL_YEAR, stage],
+        ).fetchall()
+    finally:
+        con.close()
+    return {int(r[0]): r[1:] for r in rows}
+
+
+def test_ingest_build_and_report_through_dagster(built):
+    paths, _, first, second = built
+    assert first.success and second.success
+    ingest_checks = [
+        e for e in first.get_asset_check_evaluations() if e.check_name == "no_rejected_files"
+    ]
+    assert len(ingest_checks) == 7 and all(e.passed for e in ingest_checks)
+    balance = [
+        e for e in first.get_asset_check_evaluations() if e.check_name.startswith("outcome_balance")
+    ]
+    assert len(balance) == 4 and all(e.passed for e in balance), [e.description for e in balance]
+
+    [materialization] = second.asset_materializations_for_node("reports__service_data_schedule")
+    csv_path = Path(materialization.metadata["csv"].value)
+    assert csv_path.is_file() and csv_path.parent == paths.outbox / FISCAL_YEAR
+    assert materialization.metadata["version"].value == 1
+    assert "# of Calls" in materialization.metadata
+    [equals] = second.get_asset_check_evaluations()
+    assert equals.check_name == "report_equals_warehouse" and equals.passed, equals.description
+
+    # Independently of the check's code: every CSV figure equals the mart's.
+    mart = _mart(paths, "Q2")
+    with csv_path.open(newline="", encoding="utf-8") as handle:
+        written = list(csv.DictReader(handle))
+    assert len(written) == len(mart) == 10
+    for row in written:
+        element, unit, value, numerator, denominator = mart[int(row["element_order"])]
+        assert row["element"] == element
+        if value is None:
+            assert row["value"] == ""
+        elif unit == "percent":
+            assert abs(Decimal(row["value"]) - Decimal(value)) <= Decimal("0.05")
+            assert (int(row["numerator"]), int(row["denominator"])) == (numerator, denominator)
+        else:
+            assert Decimal(row["value"]) == Decimal(value)
+
+
+def _o211(*args: str, paths: DataPaths) -> subprocess.Popen:
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "o211"), *args],
+        cwd=REPO_ROOT,
+        env={**os.environ, "O211_DATA_DIR": str(paths.root)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _pool_step_windows(instance: dg.DagsterInstance, run_id: str) -> list[tuple[float, float]]:
+    """(start, end) of every step of a run: each holds the warehouse pool while it runs."""
+    starts: dict[str, float] = {}
+    windows = []
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        if event is None or event.step_key is None:
+            continue
+        if event.event_type == dg.DagsterEventType.STEP_START:
+            starts[event.step_key] = record.timestamp
+        elif event.event_type in (
+            dg.DagsterEventType.STEP_SUCCESS,
+            dg.DagsterEventType.STEP_FAILURE,
+        ):
+            windows.append((starts[event.step_key], record.timestamp))
+    return windows
+
+
+def test_an_ingest_and_a_report_at_once_take_turns(built, tmp_path):
+    """Two processes, one writing the warehouse (ingest) and one reading it (report), both
+    started together: the pool makes them take turns, and neither meets DuckDB's file lock."""
+    paths, instance, _, _ = built
+    from ingest.sample import write_sample
+
+    extra = tmp_path / "extra"
+    write_sample(extra, FISCAL_YEAR, SCALE, 8)
+    for file in sorted((extra / "inbox" / "calls").iterdir())[:8]:
+        shutil.copy2(file, paths.inbox("calls") / f"redelivered_{file.name}")
+    before = {r.run_id for r in instance.get_runs()}
+    started = datetime.now().timestamp()
+    ingest = _o211("ingest", paths=paths)
+    report = _o211("report", "--fiscal-year", FISCAL_YEAR, "--stage", "Q3", paths=paths)
+    outputs = [p.communicate(timeout=600)[0] for p in (ingest, report)]
+    for process, output in zip((ingest, report), outputs, strict=True):
+        assert process.returncode == 0, output
+        assert "Could not set lock" not in output
+    assert "accepted" in outputs[0]
+    runs = [r for r in instance.get_runs() if r.run_id not in before]
+    assert {r.job_name for r in runs} == {"ingest", "reports"}
+    assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+    windows = sorted(w for r in runs for w in _pool_step_windows(instance, r.run_id))
+    assert windows and windows[0][0] >= started - 1
+    for (_, end), (next_start, _) in itertools.pairwise(windows):
+        assert next_start >= end, "two steps held the warehouse at the same time"
+    info = instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL)
+    assert info.slot_count == 1 and not info.claimed_slots
