@@ -14,17 +14,18 @@ cast(timezone('{{ var("report_timezone") }}', {{ timestamp_column }}) as date)
 )
 {%- endmacro %}
 
-{% macro fiscal_year_start(date_column) -%}
-make_date({{ fiscal_start_year(date_column) }}, {{ var("fiscal_year_start_month") }}, 1)
+-- the name of the fiscal year starting in a given calendar year: 2025 -> 2025-26
+{% macro fiscal_year_label(start_year) -%}
+(
+    cast({{ start_year }} as varchar)
+    || '-'
+    || lpad(cast(({{ start_year }} + 1) % 100 as varchar), 2, '0')
+)
 {%- endmacro %}
 
--- the fiscal year's name, 2025-26
+-- the fiscal year's name of a date, 2025-26
 {% macro fiscal_year(date_column) -%}
-(
-    cast({{ fiscal_start_year(date_column) }} as varchar)
-    || '-'
-    || lpad(cast(({{ fiscal_start_year(date_column) }} + 1) % 100 as varchar), 2, '0')
-)
+{{ fiscal_year_label(fiscal_start_year(date_column)) }}
 {%- endmacro %}
 
 -- the first day of a fiscal year given its name

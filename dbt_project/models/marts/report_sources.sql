@@ -10,8 +10,7 @@ covered_years as (
     select
         load_log.load_id,
         string_agg(
-            cast(start_years.start_year as varchar) || '-'
-            || lpad(cast((start_years.start_year + 1) % 100 as varchar), 2, '0'),
+            {{ fiscal_year_label('start_years.start_year') }},
             ', ' order by start_years.start_year
         ) as fiscal_years
     from load_log
