@@ -65,8 +65,8 @@ def guarded(function: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return function(*args, **kwargs)
-        except (typer.Exit, typer.Abort):
-            raise
+        except (typer.Exit, typer.Abort, typer.BadParameter):
+            raise  # usage errors keep click's message and exit code 2
         except KeyboardInterrupt:
             fail("interrupted")
         except Exception as error:
