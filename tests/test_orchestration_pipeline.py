@@ -175,3 +175,39 @@ def test_an_ingest_and_a_report_at_once_take_turns(built, tmp_path):
         assert next_start >= end, "two steps held the warehouse at the same time"
     info = instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL)
     assert info.slot_count == 1 and not info.claimed_slots
+
+
+def test_explain_agrees_with_the_warehouse_for_every_channel(built):
+    from typer.testing import CliRunner
+
+    from orchestration.cli import app
+
+    paths, _, _, _ = built
+    con = duckdb.connect(str(paths.warehouse), read_only=True)
+    try:
+        picks = {
+            channel: con.execute(
+                f"select contact_id, outcome from marts.fct_{channel} "
+                "order by outcome = 'counted', contact_id limit 1"
+            ).fetchone()
+            for channel in ("calls", "chats", "emails", "texts")
+        }
+        burst = con.execute(
+            "select contact_id, burst_anchor_contact_id from marts.fct_calls "
+            "where in_burst order by contact_id limit 1"
+        ).fetchone()
+    finally:
+        con.close()
+    runner = CliRunner()
+    env = {"O211_DATA_DIR": str(paths.root), "COLUMNS": "250"}
+    for channel, (contact_id, outcome) in picks.items():
+        result = runner.invoke(app, ["explain", "--channel", channel, contact_id], env=env)
+        assert result.exit_code == 0, result.output
+        assert f"Outcome: {outcome}" in result.output
+        assert "yes: decides" in result.output and "Warning" not in result.output
+    if burst is not None:
+        result = runner.invoke(app, ["explain", burst[0]], env=env)
+        assert f"anchored by call {burst[1]}" in result.output
+        assert f"Burst: anchor call {burst[1]}" in result.output
+    missing = runner.invoke(app, ["explain", "no-such-call"], env=env)
+    assert missing.exit_code == 1
