@@ -30,3 +30,35 @@ def test_dbt_build_on_empty_raw_tables(tmp_path: Path) -> None:
     # no data: no fiscal year to report, but the configuration is still fingerprinted
     assert rows == (0,)
     assert fingerprint is not None and len(fingerprint[0]) == 64
+
+
+def test_rules_fingerprint_changes_with_a_rule_value(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    database = data_dir / "warehouse" / "o211.duckdb"
+    database.parent.mkdir(parents=True)
+    with duckdb.connect(str(database)) as con:
+        ensure_raw_tables(con)
+
+    def fingerprint(*extra_args: str) -> tuple[str, str]:
+        result = run_dbt_build(
+            data_dir,
+            tmp_path / "dbt",
+            "--select",
+            "+rules_fingerprint",
+            "--indirect-selection",
+            "cautious",
+            *extra_args,
+        )
+        assert result.returncode == 0, result.stdout[-5000:]
+        with duckdb.connect(str(database), read_only=True) as con:
+            (value,) = con.execute("select fingerprint from marts.rules_fingerprint").fetchone()
+            (setting,) = con.execute(
+                "select value from marts.rules_config where name = 'autodialer_min_calls'"
+            ).fetchone()
+        return value, setting
+
+    default_fingerprint, default_setting = fingerprint()
+    changed_fingerprint, changed_setting = fingerprint("--vars", "{autodialer_min_calls: 6}")
+
+    assert (default_setting, changed_setting) == ("5", "6")
+    assert changed_fingerprint != default_fingerprint

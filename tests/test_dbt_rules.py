@@ -22,7 +22,9 @@ DBT = Path(sys.executable).parent / "dbt"
 Row = tuple[object, ...]
 
 
-def run_dbt_build(data_dir: Path, work_dir: Path) -> subprocess.CompletedProcess[str]:
+def run_dbt_build(
+    data_dir: Path, work_dir: Path, *extra_args: str
+) -> subprocess.CompletedProcess[str]:
     """Run `dbt build` on the warehouse under data_dir, writing dbt's files under work_dir."""
     env = {
         **os.environ,
@@ -41,6 +43,7 @@ def run_dbt_build(data_dir: Path, work_dir: Path) -> subprocess.CompletedProcess
             str(work_dir / "target"),
             "--log-path",
             str(work_dir / "logs"),
+            *extra_args,
         ],
         env=env,
         capture_output=True,
@@ -310,7 +313,8 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckD
     database.parent.mkdir(parents=True)
     with duckdb.connect(str(database)) as con:
         load_hand_made_extracts(con)
-    result = run_dbt_build(data_dir, tmp_path_factory.mktemp("dbt"))
+    # the unit tests run in test_dbt_build; here the data tests and singular tests check the data
+    result = run_dbt_build(data_dir, tmp_path_factory.mktemp("dbt"), "--exclude", "test_type:unit")
     assert result.returncode == 0, result.stdout[-5000:]
     con = duckdb.connect(str(database), read_only=True)
     yield con
