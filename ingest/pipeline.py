@@ -275,15 +275,34 @@ def _hash_identities(kind: str, frame: pd.DataFrame, key: bytes) -> pd.DataFrame
     return frame
 
 
-def _insert(
-    con: duckdb.DuckDBPyConnection,
-    kind: str,
-    frame: pd.DataFrame,
-    load_id: int,
-    file_name: str,
-    sha256: str,
-    loaded_at: datetime,
-) -> None:
+STAGING_SCHEMA = "ingest_staging"
+
+
+def _staging_table(kind: str) -> str:
+    return f"{STAGING_SCHEMA}.{kind}"
+
+
+def _create_staging(con: duckdb.DuckDBPyConnection, kind: str) -> None:
+    """An empty scratch table with the raw columns and the row number, outside `raw`.
+
+    Chunks land here, each committed on its own, so that DuckDB can write them out instead of
+    holding a whole file's rows in one open transaction: memory stays flat with file size.
+    Nothing reads this schema; a copy left by a crash is replaced at the next load.
+    """
+    con.execute(f"create schema if not exists {STAGING_SCHEMA}")
+    columns = ", ".join(EXTRACTS[kind].columns)
+    con.execute(
+        f"create or replace table {_staging_table(kind)} as "
+        f"select {columns}, _source_row from raw.{kind} limit 0"
+    )
+
+
+def _drop_staging(con: duckdb.DuckDBPyConnection, kind: str) -> None:
+    con.execute(f"drop table if exists {_staging_table(kind)}")
+
+
+def _stage(con: duckdb.DuckDBPyConnection, kind: str, frame: pd.DataFrame) -> None:
+    """Append one typed, hashed chunk to the staging table (bulk, through a registered frame)."""
     extract = EXTRACTS[kind]
     money = [s.column for s in extract.fields if s.type is FieldType.MONEY and s.column]
     for column in money:
@@ -293,13 +312,29 @@ def _insert(
     try:
         columns = ", ".join(extract.columns)
         con.execute(
-            f"insert into raw.{kind} ({columns}, _load_id, _source_file, _source_sha256, "
-            f"_source_row, _loaded_at) select {_select_list(kind)}, ?, ?, ?, _source_row, ? "
-            "from ingest_chunk",
-            [load_id, file_name, sha256, loaded_at],
+            f"insert into {_staging_table(kind)} ({columns}, _source_row) "
+            f"select {_select_list(kind)}, _source_row from ingest_chunk"
         )
     finally:
         con.unregister("ingest_chunk")
+
+
+def _publish(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    load_id: int,
+    file_name: str,
+    sha256: str,
+    loaded_at: datetime,
+) -> None:
+    """Copy the staged rows into `raw.<kind>` with the load's metadata (inside its transaction)."""
+    columns = ", ".join(EXTRACTS[kind].columns)
+    con.execute(
+        f"insert into raw.{kind} ({columns}, _load_id, _source_file, _source_sha256, "
+        f"_source_row, _loaded_at) select {columns}, ?, ?, ?, _source_row, ? "
+        f"from {_staging_table(kind)}",
+        [load_id, file_name, sha256, loaded_at],
+    )
 
 
 class _DateRange:
@@ -357,7 +392,7 @@ class _Placement:
 @dataclass
 class _Loaded:
     reading: _Reading
-    placement: _Placement
+    placement: _Placement | None
     accepted: bool
 
 
@@ -372,56 +407,54 @@ def _load(
     data_root: Path,
     place: Callable[[duckdb.DuckDBPyConnection], _Placement],
 ) -> _Loaded:
-    """Read, check and insert one file in one transaction; roll back at the first problem.
+    """Read and check one file, then publish it to `raw` in one transaction, or not at all.
 
-    `place` runs inside the transaction, so the load id is taken and used atomically.
+    Rows are staged chunk by chunk (`_create_staging`); the file's rows reach `raw.<kind>`
+    together with its `raw.load_log` row in a single transaction, and `place` runs inside that
+    transaction so the load id is taken and used atomically.
     """
     reading = _Reading(path, kind, scan, _funding_sources(kind), settings.chunk_rows)
     dates = _DateRange(kind)
-    con.begin()
+    _create_staging(con, kind)
     try:
-        placement = place(con)
         for frame in reading.typed_chunks():
             if reading.log:
-                continue  # keep reading to list every problem, but load nothing more
+                continue  # keep reading to list every problem, but stage nothing more
             dates.add(frame)
-            _insert(
-                con,
-                kind,
-                _hash_identities(kind, frame, settings.pii_key),
-                placement.load_id,
-                file_name,
-                scan.sha256,
-                placement.loaded_at,
-            )
+            _stage(con, kind, _hash_identities(kind, frame, settings.pii_key))
             if settings.pause_seconds:
                 time.sleep(settings.pause_seconds)
         if reading.log:
-            con.rollback()
-            return _Loaded(reading, placement, accepted=False)
+            return _Loaded(reading, None, accepted=False)
         first, last = dates.dates()
-        con.execute(
-            "insert into raw.load_log (load_id, kind, file_name, sha256, rows, loaded_at, "
-            "encoding, extra_columns, archive_path, first_date, last_date) "
-            "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                placement.load_id,
-                kind,
-                file_name,
-                scan.sha256,
-                reading.rows,
-                placement.loaded_at,
-                reading.encoding,
-                ", ".join(reading.extra_columns),
-                _relative(placement.archive_path, data_root),
-                first,
-                last,
-            ],
-        )
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
+        con.begin()
+        try:
+            placement = place(con)
+            _publish(con, kind, placement.load_id, file_name, scan.sha256, placement.loaded_at)
+            con.execute(
+                "insert into raw.load_log (load_id, kind, file_name, sha256, rows, loaded_at, "
+                "encoding, extra_columns, archive_path, first_date, last_date) "
+                "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    placement.load_id,
+                    kind,
+                    file_name,
+                    scan.sha256,
+                    reading.rows,
+                    placement.loaded_at,
+                    reading.encoding,
+                    ", ".join(reading.extra_columns),
+                    _relative(placement.archive_path, data_root),
+                    first,
+                    last,
+                ],
+            )
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+    finally:
+        _drop_staging(con, kind)
     return _Loaded(reading, placement, accepted=True)
 
 
@@ -495,7 +528,8 @@ def _ingest_file(
         "encoding": reading.encoding,
         "extra_columns": reading.extra_columns,
     }
-    if not loaded.accepted:
+    placement = loaded.placement
+    if not loaded.accepted or placement is None:
         rejected_path = _reject(paths, path, kind, reading.log)
         return FileResult(
             status=REJECTED,
@@ -506,13 +540,13 @@ def _ingest_file(
             rejected_path=rejected_path,
             **common,
         )
-    _archive(path, loaded.placement.archive_path)
+    _archive(path, placement.archive_path)
     return FileResult(
         status=ACCEPTED,
         rows=reading.rows,
         reason=f"loaded {reading.rows} row(s)",
-        archive_path=loaded.placement.archive_path,
-        load_id=loaded.placement.load_id,
+        archive_path=placement.archive_path,
+        load_id=placement.load_id,
         **common,
     )
 
