@@ -1,11 +1,12 @@
 """Loading the inbox into `raw.*`: the entry points the CLI and Dagster call.
 
-One file is one transaction: its rows and its `raw.load_log` row commit together or not at all.
-The file moves only after the commit (accepted -> `archive/<kind>/`, read-only, under a name
-that starts with the UTC load time so that names sort in load order; rejected ->
-`rejected/<kind>/` with `.errors.csv` and `.errors.txt`). If the process dies after the commit
-but before the move, the next run finds the file's SHA-256 in the load log and only finishes the
-move (reported as a duplicate, "recovered").
+One file is one transaction: its rows and its `raw.load_log` row commit together or not at all
+(rows are first checked, hashed and staged chunk by chunk outside `raw`, so memory stays flat
+however large the file; see `_load`). The file moves only after the commit (accepted ->
+`archive/<kind>/`, read-only, under a name that starts with the UTC load time so that names
+sort in load order; rejected -> `rejected/<kind>/` with `.errors.csv` and `.errors.txt`). If
+the process dies after the commit but before the move, the next run finds the file's SHA-256 in
+the load log and only finishes the move (reported as a duplicate, "recovered").
 
 A duplicate (bytes already loaded) loads nothing and is moved to `archive/<kind>/` under the
 load-time prefix with a `.duplicate` ending, so the inbox empties, nothing is deleted, and a
@@ -27,7 +28,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ingest import contracts, identity, readers, warehouse
+from ingest import contracts, identity, parsing, readers, warehouse
 from ingest.contracts import EXTRACTS, FieldType
 from ingest.problems import (
     Problem,
@@ -49,7 +50,6 @@ _ARCHIVED_RE = re.compile(r"^(\d{8}T\d{12}Z)__(.+)$")
 DUPLICATE_SUFFIX = ".duplicate"
 FINANCE_SHEET = "Expenditures"
 NO_ROWS_PROBLEM = "the file has a header row but no data rows"
-LOCAL_ZONE = "America/Toronto"
 
 
 @dataclass
@@ -359,8 +359,8 @@ class _DateRange:
             return None, None
         if self.first.tzinfo is not None:
             return (
-                self.first.tz_convert(LOCAL_ZONE).date(),
-                self.last.tz_convert(LOCAL_ZONE).date(),
+                self.first.tz_convert(parsing.LOCAL_TIME_ZONE).date(),
+                self.last.tz_convert(parsing.LOCAL_TIME_ZONE).date(),
             )
         last = self.last.date()
         if self.kind == "finance":  # a period is a whole month
