@@ -222,26 +222,40 @@ def ingest(paths: DataPaths) -> list[FileRow]:
     return rows
 
 
-def print_ingest_table(rows: Sequence[FileRow]) -> None:
+def print_ingest_table(rows: Sequence[FileRow], detail_limit: int = 40) -> None:
+    """One line per file; past `detail_limit` files, one line per kind and status instead,
+    with every rejected file still listed by name."""
     if not rows:
         console.print("Inbox empty: nothing to load.")
         return
+    colours = {"accepted": "green", "rejected": "red", "duplicate": "yellow"}
+
+    def status(text: str) -> str:
+        return f"[{colours[text]}]{text}[/]" if text in colours else text
+
+    def order(row: FileRow) -> tuple[int, str]:
+        return (KINDS.index(row.kind) if row.kind in KINDS else len(KINDS), row.file)
+
     table = Table(title="Ingest")
     table.add_column("kind")
     table.add_column("file", overflow="fold")
     table.add_column("status")
     table.add_column("rows", justify="right")
     table.add_column("reason", overflow="fold")
-    colours = {"accepted": "green", "rejected": "red", "duplicate": "yellow"}
-    for row in sorted(rows, key=lambda r: (KINDS.index(r.kind) if r.kind in KINDS else 99, r.file)):
-        style = colours.get(row.status, "")
-        table.add_row(
-            row.kind,
-            row.file,
-            f"[{style}]{row.status}[/]" if style else row.status,
-            f"{row.rows:,}",
-            row.reason,
-        )
+    if len(rows) <= detail_limit:
+        for row in sorted(rows, key=order):
+            table.add_row(row.kind, row.file, status(row.status), f"{row.rows:,}", row.reason)
+    else:
+        groups: dict[tuple[str, str], list[FileRow]] = {}
+        for row in sorted(rows, key=order):
+            groups.setdefault((row.kind, row.status), []).append(row)
+        for (kind, state), members in groups.items():
+            if state == "rejected":
+                for row in members:
+                    table.add_row(kind, row.file, status(state), "0", row.reason)
+            else:
+                table.add_row(kind, f"{len(members)} file(s)", status(state),
+                              f"{sum(r.rows for r in members):,}", "")  # fmt: skip
     console.print(table)
 
 
@@ -318,6 +332,9 @@ def print_reports(outcomes: Sequence[ReportOutcome]) -> None:
             "\n".join(outcome.paths),
         )
     console.print(table)
+    folders = sorted({str(Path(p).parent) for o in outcomes for p in o.paths})
+    for folder in folders:
+        console.print(f"Reports are in {folder}")
 
 
 def check(file: Path, kind: str) -> bool:
