@@ -18,7 +18,7 @@ ranked as (
         *,
         row_number() over (
             partition by
-                contact_id,
+                trim(contact_id),
                 segment_key,
                 case when segment_key is null then started_at end
             order by _load_id desc, _source_row desc
@@ -29,7 +29,7 @@ ranked as (
 final as (
     select
         -- ids
-        contact_id,
+        trim(contact_id) as contact_id,
         segment_key as segment_id,
         caller_hash,
         -- strings

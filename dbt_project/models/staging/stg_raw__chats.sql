@@ -10,7 +10,7 @@ ranked as (
     select
         *,
         row_number() over (
-            partition by contact_id
+            partition by trim(contact_id)
             order by _load_id desc, _source_row desc
         ) as load_rank
     from source
@@ -19,7 +19,7 @@ ranked as (
 final as (
     select
         -- ids
-        contact_id,
+        trim(contact_id) as contact_id,
         visitor_hash,
         -- strings and flags
         {{ normalised_code('disposition') }} as disposition_code,

@@ -10,7 +10,7 @@ ranked as (
     select
         *,
         row_number() over (
-            partition by response_id
+            partition by trim(response_id)
             order by _load_id desc, _source_row desc
         ) as load_rank
     from source
@@ -19,8 +19,8 @@ ranked as (
 final as (
     select
         -- ids
-        response_id,
-        contact_id,
+        trim(response_id) as response_id,
+        trim(contact_id) as contact_id,
         -- strings, as delivered: rules.md normalises them in int_surveys__normalised
         channel,
         answer,
