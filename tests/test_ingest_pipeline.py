@@ -564,3 +564,17 @@ def test_a_workbook_with_a_damaged_sheet_is_rejected_not_fatal(tmp_path):
             target.writestr(entry, data)
     result = rejected_once(paths, "finance", "finance_damaged.xlsx", damaged.getvalue())
     assert result.problems and result.problems[0].row is None
+
+
+def test_an_unclosed_quote_is_reported_as_unreadable_csv(tmp_path):
+    paths = data_dir(tmp_path)
+    bad = GOOD["emails"][1] + 'e3,2025-04-03T10:00:00,"never closed,false,\n'
+    result = rejected_once(paths, "emails", "emails_quote.csv", bad)
+    assert "quote" in result.problems[0].fix
+
+
+def test_unknown_kind_is_a_programming_error(tmp_path):
+    with pytest.raises(ValueError, match="unknown kind"):
+        check_file(tmp_path / "x.csv", "faxes")
+    with pytest.raises(ValueError, match="unknown kind"):
+        ingest_inbox(data_dir(tmp_path), kinds=["faxes"], pii_key=KEY)
