@@ -230,7 +230,7 @@ def check_file(path: Path, kind: str) -> CheckResult:
         problem_count=reading.log.total,
         encoding=reading.encoding,
         extra_columns=reading.extra_columns,
-        summary=summary_text(path.name, kind, reading.log) if reading.log else "",
+        summary=summary_text(path.name, kind, reading.log, rejected=False) if reading.log else "",
     )
 
 

@@ -102,10 +102,11 @@ def write_errors_csv(path: Path, problems: Sequence[Problem]) -> None:
             )
 
 
-def summary_text(file_name: str, kind: str, log: ProblemLog) -> str:
+def summary_text(file_name: str, kind: str, log: ProblemLog, *, rejected: bool = True) -> str:
     """The plain-language summary a finance clerk or an analyst can act on."""
+    verdict = "was NOT loaded" if rejected else "would NOT be loaded"
     lines = [
-        f"The file {file_name!r} was NOT loaded ({kind} extract). Nothing from it was counted.",
+        f"The file {file_name!r} {verdict} ({kind} extract). Nothing from it was counted.",
         "",
     ]
     bad_rows = {p.row for p in log.listed if p.row is not None}
@@ -133,8 +134,11 @@ def summary_text(file_name: str, kind: str, log: ProblemLog) -> str:
         "",
         "Every row must pass before any of the file is loaded. Correct the file and put it in",
         "the inbox again (or run `o211 check FILE --kind " + kind + "` first).",
-        f"The full list is in {file_name}.errors.csv (row numbers as shown in a spreadsheet).",
     ]
+    if rejected:
+        lines.append(
+            f"The full list is in {file_name}.errors.csv (row numbers as shown in a spreadsheet)."
+        )
     return "\n".join(lines) + "\n"
 
 
