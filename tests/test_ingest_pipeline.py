@@ -14,12 +14,13 @@ import duckdb
 import openpyxl
 import pytest
 
-from ingest import readers
+from ingest import contracts, readers
 from ingest.pipeline import (
     ACCEPTED,
     DUPLICATE,
     REJECTED,
     FileResult,
+    RebuildError,
     check_file,
     ingest_inbox,
     rebuild_from_archive,
@@ -578,3 +579,16 @@ def test_unknown_kind_is_a_programming_error(tmp_path):
         check_file(tmp_path / "x.csv", "faxes")
     with pytest.raises(ValueError, match="unknown kind"):
         ingest_inbox(data_dir(tmp_path), kinds=["faxes"], pii_key=KEY)
+
+
+def test_a_rebuild_that_cannot_reload_everything_keeps_the_warehouse(tmp_path, monkeypatch):
+    paths = data_dir(tmp_path)
+    drop(paths, "finance", *GOOD["finance"])
+    ingest(paths)
+    before = paths.warehouse.read_bytes()
+    # The funding-source seed lost a value since the file was accepted.
+    monkeypatch.setattr(contracts, "load_funding_sources", lambda: ("Other",))
+    with pytest.raises(RebuildError, match="no longer load"):
+        rebuild_from_archive(paths, pii_key=KEY)
+    assert paths.warehouse.read_bytes() == before
+    assert counts(paths)["finance"] == 2
