@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import os
-import subprocess
 import sys
 import traceback
 from collections.abc import Callable
@@ -287,27 +286,23 @@ def serve(
     port: Annotated[int, typer.Option(help="Port of the web UI on 127.0.0.1.")] = 3000,
 ) -> None:
     """Start the Dagster web UI and daemon together on 127.0.0.1 (schedules and sensors tick)."""
+    from orchestration.manifest import ensure_manifest
+
     paths = data_paths()
     home = ensure_dagster_home()
+    ensure_manifest(paths)
     dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
     typer.echo(f"Dagster UI on http://127.0.0.1:{port} (instance {home}, data {paths.root})")
-    completed = subprocess.run(
-        [
-            dagster,
-            "dev",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--module-name",
-            "orchestration.definitions",
-        ],
-        cwd=REPO_ROOT,
-        env={**os.environ, "DAGSTER_HOME": str(home), "O211_DATA_DIR": str(paths.root)},
-        check=False,
-    )
-    if completed.returncode not in (0, -2, 130):
-        fail(f"dagster dev stopped with exit code {completed.returncode}")
+    sys.stdout.flush()
+    os.chdir(REPO_ROOT)
+    # Replace this process, so a stop signal (Ctrl-C, SIGTERM) reaches dagster dev directly and
+    # it shuts down its webserver, daemon and code server with it.
+    os.execve(
+        dagster,
+        [dagster, "dev", "--host", "127.0.0.1", "--port", str(port),
+         "--module-name", "orchestration.definitions"],
+        {**os.environ, "DAGSTER_HOME": str(home), "O211_DATA_DIR": str(paths.root)},
+    )  # fmt: skip
 
 
 def main() -> None:
