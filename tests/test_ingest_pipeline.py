@@ -592,3 +592,14 @@ def test_a_rebuild_that_cannot_reload_everything_keeps_the_warehouse(tmp_path, m
         rebuild_from_archive(paths, pii_key=KEY)
     assert paths.warehouse.read_bytes() == before
     assert counts(paths)["finance"] == 2
+
+
+def test_hidden_and_excel_lock_files_wait_untouched(tmp_path):
+    paths = data_dir(tmp_path)
+    drop(paths, "finance", "~$finance.xlsx", b"owner lock")
+    drop(paths, "finance", ".finance.csv.part", b"partial")
+    assert ingest(paths) == []
+    assert sorted(p.name for p in paths.inbox("finance").iterdir()) == [
+        ".finance.csv.part",
+        "~$finance.xlsx",
+    ]
