@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -295,6 +296,9 @@ def serve(
     typer.echo(f"Dagster UI on http://127.0.0.1:{port} (instance {home}, data {paths.root})")
     sys.stdout.flush()
     os.chdir(REPO_ROOT)
+    # A shell's background job starts with SIGINT ignored, which exec would keep: dagster dev
+    # maps SIGTERM to the SIGINT handler, so it could then not be stopped at all.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     # Replace this process, so a stop signal (Ctrl-C, SIGTERM) reaches dagster dev directly and
     # it shuts down its webserver, daemon and code server with it.
     os.execve(
