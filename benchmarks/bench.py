@@ -298,7 +298,8 @@ def closing_note(by_scale: dict[float, dict[str, Step]]) -> list[str]:
                 verdict(
                     "scale 10 incremental one-day run < 30 s",
                     incremental.exit_code == 0 and incremental.wall_seconds < 30,
-                    f"{incremental.wall_seconds:.1f} s",
+                    f"{incremental.wall_seconds:.1f} s"
+                    + ("" if incremental.exit_code == 0 else " (a step FAILED)"),
                 ),
                 verdict("scale 10 full <= 3x floor", ok and ratio <= 3, f"{ratio:.1f}x"),
             ]
