@@ -16,6 +16,7 @@ from orchestration.jobs import (
     everything_job,
     ingest_and_build_job,
     ingest_job,
+    ingest_kind_jobs,
     rebuild_raw_job,
     reports_job,
 )
@@ -27,6 +28,7 @@ defs = dg.Definitions(
     assets=[*build_ingest_assets(), dbt_models, ministry_report],
     asset_checks=build_mart_checks(),
     jobs=[
+        *ingest_kind_jobs.values(),
         ingest_job,
         build_job,
         ingest_and_build_job,

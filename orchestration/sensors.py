@@ -10,9 +10,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.assets.ingest import ingest_asset_key
 from orchestration.assets.reports import REPORT_KEY
-from orchestration.jobs import reports_job
+from orchestration.jobs import ingest_kind_jobs, reports_job
 from orchestration.settings import KINDS, DataPaths
 from orchestration.translator import SCHEDULE_MART, STALE_REPORTS
 
@@ -45,7 +44,7 @@ def inbox_run_key(kind: str, sha256: str) -> str:
 def build_inbox_sensor(kind: str) -> dg.SensorDefinition:
     @dg.sensor(
         name=f"inbox_{kind}",
-        asset_selection=[ingest_asset_key(kind)],
+        job=ingest_kind_jobs[kind],
         minimum_interval_seconds=INBOX_INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=(

@@ -80,8 +80,11 @@ def test_jobs_schedules_sensors(repository):
     assert nightly.job_name == "ingest_and_build"
     assert schedules["due_reports"].execution_timezone == "America/Toronto"
     assert schedules["due_reports"].job_name == "reports"
-    sensors = {s.name for s in repository.sensor_defs}
-    assert sensors == {f"inbox_{kind}" for kind in KINDS} | {"report_restatement"}
+    sensors = {s.name: s for s in repository.sensor_defs}
+    assert set(sensors) == {f"inbox_{kind}" for kind in KINDS} | {"report_restatement"}
+    for kind in KINDS:
+        assert sensors[f"inbox_{kind}"].job_name == f"ingest_{kind}"
+    assert sensors["report_restatement"].job_name == "reports"
 
 
 def test_checks(repository):
