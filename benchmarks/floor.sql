@@ -108,7 +108,7 @@ where phone_identity(number) is not null;
 -- ------------------------------------------------------------------------------------------
 -- Calls: segments (later file wins per key), then one call per contact_id
 -- ------------------------------------------------------------------------------------------
-create temp table call_segment_rows as
+create temp table call_segments as
 with read_rows as (
     select
         *,
@@ -121,29 +121,42 @@ with read_rows as (
         null::varchar as segment_id, null::varchar as queued_at, null::varchar as answered_at,
         null::varchar as caller_number, null::varchar as disposition
     where false
+),
+segment_rows as (
+    select
+        trim(contact_id) as contact_id,
+        nullif(trim(coalesce(segment_id, '')), '') as segment_id,
+        as_instant(started_at) as started_at,
+        queued_at,
+        answered_at,
+        ended_at,
+        caller_number,
+        queue,
+        disposition,
+        source_file,
+        ordinality
+    from read_rows
+    where contact_id is not null
+),
+latest as (
+    select *
+    from segment_rows
+    qualify row_number() over (
+        partition by contact_id, coalesce(segment_id, 'started:' || epoch_us(started_at)::varchar)
+        order by source_file desc, ordinality desc
+    ) = 1
 )
+-- Parsing after the later-file-wins pick: only the surviving version of a segment is parsed.
 select
-    trim(contact_id) as contact_id,
-    nullif(trim(coalesce(segment_id, '')), '') as segment_id,
-    as_instant(started_at) as started_at,
+    contact_id,
+    started_at,
     as_instant(queued_at) as queued_at,
     as_instant(answered_at) as answered_at,
     as_instant(ended_at) as ended_at,
     phone_identity(caller_number) as caller_identity,
     queue,
-    category_of(disposition) as category,
-    source_file,
-    ordinality
-from read_rows
-where contact_id is not null;
-
-create temp table call_segments as
-select *
-from call_segment_rows
-qualify row_number() over (
-    partition by contact_id, coalesce(segment_id, 'started:' || epoch_us(started_at)::varchar)
-    order by source_file desc, ordinality desc
-) = 1;
+    category_of(disposition) as category
+from latest;
 
 create temp table calls as
 with rolled as (
