@@ -64,3 +64,13 @@ class O211Translator(DagsterDbtTranslator):
 
 class DbtBuildConfig(dg.Config):
     full_refresh: bool = False
+
+
+def build_failure_message(dbt_error: str, log_file: Path) -> str:
+    """One line from dagster-dbt's failure text: what failed, and where the whole log is."""
+    marker = "Errors parsed from dbt logs:"
+    failed = dbt_error.split(marker, 1)[1] if marker in dbt_error else dbt_error
+    failed = " ".join(failed.split())
+    if len(failed) > 240:
+        failed = failed[:237] + "..."
+    return f"dbt build failed (full log: {log_file}): {failed}"

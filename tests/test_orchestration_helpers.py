@@ -320,3 +320,17 @@ def test_failures_read_as_one_line():
 
 def test_paths_are_pathlike():
     assert isinstance(DBT_PROJECT_DIR, Path)
+
+
+def test_dbt_failure_reads_as_one_line(tmp_path):
+    from orchestration.translator import build_failure_message
+
+    message = build_failure_message(
+        "The dbt CLI process failed. Check the stdout. Errors parsed from dbt logs:\n"
+        "87 of 257 FAIL 1 int_calls__rolled_up::transfer_is_one_call [FAIL 1 in 0.08s]",
+        tmp_path / "run.log",
+    )
+    assert message == (
+        f"dbt build failed (full log: {tmp_path / 'run.log'}): "
+        "87 of 257 FAIL 1 int_calls__rolled_up::transfer_is_one_call [FAIL 1 in 0.08s]"
+    )

@@ -6,11 +6,14 @@ DuckDB file for the whole build, so this asset is in the warehouse pool and no P
 connection is open while it runs.
 """
 
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from orchestration.project import dbt_project
 from orchestration.resources import Warehouse
@@ -20,6 +23,7 @@ from orchestration.translator import (
     STALE_REPORTS,
     DbtBuildConfig,
     O211Translator,
+    build_failure_message,
     dbt_build_args,
     scratch_target,
 )
@@ -64,7 +68,15 @@ def dbt_models(
         ensure_raw_tables(con)
     with scratch_target() as target_path:
         args = dbt_build_args(config.full_refresh)
-        yield from dbt.cli(args, context=context, target_path=target_path).stream()
+        try:
+            yield from dbt.cli(args, context=context, target_path=target_path).stream()
+        except DagsterDbtCliRuntimeError as error:
+            # The scratch target goes away: keep its log where the message can point to it.
+            kept = Path(context.instance.root_directory) / "dbt-logs" / f"{context.run_id}.log"
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            if (target_path / "dbt.log").is_file():
+                shutil.copyfile(target_path / "dbt.log", kept)
+            raise dg.Failure(description=build_failure_message(str(error), kept)) from error
     if SCHEDULE_MART in context.selected_asset_keys:
         observation = stale_report_observation(warehouse, context.log)
         if observation is not None:
