@@ -67,8 +67,14 @@ def build_inbox_sensor(kind: str) -> dg.SensorDefinition:
     return inbox_sensor
 
 
-def restatements(stale: list[str], written: set[str], build_id: int) -> list[dg.RunRequest]:
-    """Reports already written whose figures or inputs changed in the build `build_id`."""
+def restatements(
+    stale: list[str], last_written: dict[str, int], build_id: int
+) -> list[dg.RunRequest]:
+    """Reports the build `build_id` found out of date, among those written before that build.
+
+    `last_written` maps a written report's partition to the event id of its latest version; a
+    version written after the build already holds the build's figures.
+    """
     return [
         dg.RunRequest(
             partition_key=key,
@@ -76,8 +82,20 @@ def restatements(stale: list[str], written: set[str], build_id: int) -> list[dg.
             tags={"o211/reason": "restatement"},
         )
         for key in sorted(stale)
-        if key in written
+        if key in last_written and last_written[key] < build_id
     ]
+
+
+def last_written(instance: dg.DagsterInstance, keys: list[str]) -> dict[str, int]:
+    """Event id of the latest materialization of each written report among `keys`."""
+    found = {}
+    for key in keys:
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=REPORT_KEY, asset_partitions=[key]), limit=1
+        ).records
+        if records:
+            found[key] = records[0].storage_id
+    return found
 
 
 @dg.sensor(
@@ -102,8 +120,8 @@ def report_restatement(
         return dg.SkipReason("No new build since the last look.")
     observation = latest.asset_observation
     stale = list(observation.metadata[STALE_REPORTS].value) if observation else []
-    written = {str(k) for k in context.instance.get_materialized_partitions(REPORT_KEY)}
     context.update_cursor(str(latest.storage_id))
+    written = last_written(context.instance, stale)
     requests = restatements(stale, written, latest.storage_id)
     if not requests:
         return dg.SkipReason("Every written report still matches the warehouse.")

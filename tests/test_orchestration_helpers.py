@@ -280,8 +280,9 @@ def test_schedule_requests_due_reports_not_yet_written():
     ]
 
 
-def test_restatement_only_for_written_reports_and_once_per_build():
-    requests = restatements(["2025-26|Q3", "2025-26|final"], {"2025-26|Q3"}, 42)
+def test_restatement_only_for_reports_written_before_the_build_and_once_per_build():
+    stale = ["2025-26|Q2", "2025-26|Q3", "2025-26|final"]
+    requests = restatements(stale, {"2025-26|Q3": 40, "2025-26|Q2": 43}, 42)
     assert [(r.partition_key, r.run_key) for r in requests] == [
         ("2025-26|Q3", "restatement:2025-26|Q3:42")
     ]

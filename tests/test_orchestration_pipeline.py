@@ -211,3 +211,35 @@ def test_explain_agrees_with_the_warehouse_for_every_channel(built):
         assert f"Burst: anchor call {burst[1]}" in result.output
     missing = runner.invoke(app, ["explain", "no-such-call"], env=env)
     assert missing.exit_code == 1
+
+
+def test_due_reports_schedule_and_restatement_sensor(built):
+    """The schedule asks for due reports not yet written; after a build that changes the
+    figures, the restatement sensor asks again for the reports written before it."""
+    from zoneinfo import ZoneInfo
+
+    from orchestration.assets.dbt import dbt_models
+    from orchestration.assets.reports import REPORT_KEY
+    from orchestration.resources import Warehouse, build_resources
+    from orchestration.schedules import due_reports
+    from orchestration.sensors import report_restatement
+
+    paths, instance, _, _ = built
+    written = {str(k) for k in instance.get_materialized_partitions(REPORT_KEY)}
+    assert "2025-26|Q2" in written
+    morning = datetime(2026, 1, 6, 6, 0, tzinfo=ZoneInfo("America/Toronto"))
+    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=morning)
+    requested = {r.partition_key for r in due_reports(context) if isinstance(r, dg.RunRequest)}
+    assert requested == {"2025-26|Q2", "2025-26|Q3"} - written
+
+    sensor_context = dg.build_sensor_context(instance=instance)
+    assert isinstance(report_restatement(sensor_context), dg.SkipReason)
+
+    # The concurrency test loaded re-delivered April calls: a build changes Q2 and Q3 figures.
+    resources = {**build_resources(), "warehouse": Warehouse(data_dir=str(paths.root))}
+    assert dg.materialize([dbt_models], instance=instance, resources=resources).success
+    outcome = report_restatement(dg.build_sensor_context(instance=instance))
+    assert not isinstance(outcome, dg.SkipReason), outcome
+    restated = {r.partition_key for r in outcome}
+    assert restated == {"2025-26|Q2", "2025-26|Q3"} & written
+    assert "2025-26|final" not in restated  # never written: the schedule's job, not a restatement
