@@ -12,13 +12,23 @@ import os
 import re
 from collections.abc import Iterator
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from orchestration.partitions import fiscal_year_of
-from tests.live.server import LiveDagster, shared_server
+from orchestration.sensors import file_sha256
+from tests.live.finance import (
+    SENSOR,
+    UNKNOWN_FUNDING_SOURCE,
+    LedgerLine,
+    drop_in_inbox,
+    log_text,
+    wait_for_sensor_run,
+)
+from tests.live.server import TERMINAL_RUN_STATUSES, LiveDagster, RunEvent, shared_server
 
 pytestmark = pytest.mark.slow
 
@@ -134,8 +144,18 @@ def expect_texts(
             )
 
 
-def shoot(page: Any, folder: Path, name: str) -> Path:
-    """Save the page, after making sure no error banner is on it."""
+def settle(page: Any, server: LiveDagster, where: str) -> None:
+    """Wait until the page stops saying "Loading..." (asset statuses arrive after the layout)."""
+    try:
+        page.wait_for_function("() => !/Loading(\\.\\.\\.|…)/.test(document.body.innerText)")
+    except Exception as error:
+        body = page.inner_text("body")[:3000]
+        pytest.fail(server.failure(f"{where} never finished loading ({error}):\n{body}"))
+
+
+def shoot(page: Any, server: LiveDagster, folder: Path, name: str) -> Path:
+    """Save the page once loaded, after making sure no error banner is on it."""
+    settle(page, server, name)
     body = page.inner_text("body")
     banners = [b for b in ERROR_BANNERS if b in body]
     assert not banners, f"{name}: the page shows an error: {banners}\n{body[:3000]}"
@@ -157,7 +177,7 @@ def test_asset_lineage_shows_every_layer(
 
     open_page(page, server, "/asset-groups")
     expect_texts(page, server, ["Global asset lineage", *LAYERS], "the global asset lineage")
-    shoot(page, screenshot_dir, "01-global-asset-lineage")
+    shoot(page, server, screenshot_dir, "01-global-asset-lineage")
 
     # Each layer's own page: its lineage, then the list of every asset in it.
     for number, layer in enumerate(LAYERS, start=2):
@@ -169,7 +189,7 @@ def test_asset_lineage_shows_every_layer(
         names = "|".join(re.escape(path[-1]) for path in by_group[layer])
         any_asset = re.compile(f"^({names})$")
         expect_texts(page, server, [any_asset], f"the {layer} lineage")
-        shoot(page, screenshot_dir, f"{number:02d}-group-{layer}-lineage")
+        shoot(page, server, screenshot_dir, f"{number:02d}-group-{layer}-lineage")
         open_page(page, server, f"{group_path}/list")
         expect_texts(
             page,
@@ -178,7 +198,7 @@ def test_asset_lineage_shows_every_layer(
             f"the {layer} asset list",
             state="attached",
         )
-        shoot(page, screenshot_dir, f"{number:02d}-group-{layer}-list")
+        shoot(page, server, screenshot_dir, f"{number:02d}-group-{layer}-list")
 
 
 def test_report_asset_shows_its_description_and_partitions(
@@ -210,9 +230,51 @@ def test_report_asset_shows_its_description_and_partitions(
     assert first_sentence, f"{key_path(report)} has no description"
     expect_texts(page, server, [name, "Description"], f"the {name} overview")
     page.get_by_text(first_sentence, exact=False).first.wait_for(state="visible")
-    shoot(page, screenshot_dir, "07-report-asset-overview")
+    shoot(page, server, screenshot_dir, "07-report-asset-overview")
 
     open_page(page, server, f"{asset_path}?view=partitions")
     every_key = sorted({key for keys in partition_keys.values() for key in keys})
     expect_texts(page, server, ["Partitions", *every_key], f"the {name} partitions")
-    shoot(page, screenshot_dir, "08-report-asset-partitions")
+    shoot(page, server, screenshot_dir, "08-report-asset-partitions")
+
+
+def test_finance_run_log_tells_staff_why_a_file_was_rejected(
+    live_dagster: LiveDagster, browser_page: Any, screenshot_dir
+) -> None:
+    """The run page finance staff open after an upload shows the rejection and its reason."""
+    server, page = live_dagster, browser_page
+    run_id, reason = rejected_finance_run(server)
+
+    open_page(page, server, f"/runs/{run_id}")
+    # The log line as the run stored it (its start is enough to find it); the viewer opens at
+    # the end of the log, so bring the line into view for the screenshot.
+    line = page.get_by_text(reason[:80], exact=False).first
+    line.wait_for(state="visible")
+    line.scroll_into_view_if_needed()
+    shoot(page, server, screenshot_dir, "09-finance-run-log-rejected")
+
+
+def rejected_finance_run(server: LiveDagster) -> tuple[str, str]:
+    """A finished finance sensor run whose log rejects a file: the session's own (the daemon
+    test leaves one) or one started here with a file naming an unknown funding source."""
+    for run in server.runs({"dagster/sensor_name": SENSOR}):
+        if run["status"] in TERMINAL_RUN_STATUSES:
+            found = rejection_line(server.run_events(run["runId"]))
+            if found:
+                return run["runId"], found
+    name = "finance_2026-01_ui.csv"
+    path = drop_in_inbox(
+        server,
+        name,
+        [LedgerLine(date(2026, 1, 1), "5900", "Tirage", UNKNOWN_FUNDING_SOURCE, Decimal("75"))],
+    )
+    run = wait_for_sensor_run(server, name, file_sha256(path))
+    events = server.run_events(run["runId"])
+    found = rejection_line(events)
+    assert found, f"the run for {name} does not say it was rejected:\n{log_text(events)}"
+    return run["runId"], found
+
+
+def rejection_line(events: list[RunEvent]) -> str | None:
+    lines = [e.message for e in events if e.level == "ERROR" and "rejected" in e.message.lower()]
+    return lines[0] if lines else None
