@@ -53,7 +53,7 @@ def fail(message: str) -> None:
 
 def one_line(error: BaseException) -> str:
     """The message a person needs from an exception, on one line."""
-    from orchestration.runner import describe_failure
+    from orchestration.execution import describe_failure
 
     return describe_failure(error)
 

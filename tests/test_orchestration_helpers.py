@@ -22,6 +22,7 @@ from orchestration.assets.ingest import (
 )
 from orchestration.assets.reports import Figure, compare_report
 from orchestration.checks import balance_problems, gap_summary
+from orchestration.execution import describe_failure, run_abandoned
 from orchestration.manifest import manifest_is_stale, newest_input
 from orchestration.partitions import (
     STAGES,
@@ -35,7 +36,6 @@ from orchestration.partitions import (
     stage_period_end,
     stages_due,
 )
-from orchestration.runner import describe_failure, run_abandoned
 from orchestration.schedules import report_delay_days, reports_to_request
 from orchestration.sensors import inbox_run_key, restatements, waiting_files
 from orchestration.settings import DBT_PROJECT_DIR
