@@ -111,7 +111,7 @@ def last_written(instance: dg.DagsterInstance, keys: list[str]) -> dict[str, int
 )
 def report_restatement(
     context: dg.SensorEvaluationContext,
-) -> Iterator[dg.RunRequest] | dg.SkipReason:
+) -> list[dg.RunRequest] | dg.SkipReason:
     records = context.instance.fetch_observations(SCHEDULE_MART, limit=1).records
     if not records:
         return dg.SkipReason("No build has compared the written reports with the warehouse yet.")
@@ -125,7 +125,7 @@ def report_restatement(
     requests = restatements(stale, written, latest.storage_id)
     if not requests:
         return dg.SkipReason("Every written report still matches the warehouse.")
-    return iter(requests)
+    return requests  # a list: the daemon refuses an iterator from a non-generator sensor
 
 
 def build_sensors() -> list[dg.SensorDefinition]:
