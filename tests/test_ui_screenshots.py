@@ -230,6 +230,12 @@ def test_report_asset_shows_its_description_and_partitions(
     assert first_sentence, f"{key_path(report)} has no description"
     expect_texts(page, server, [name, "Description"], f"the {name} overview")
     page.get_by_text(first_sentence, exact=False).first.wait_for(state="visible")
+    # Descriptions are rendered as Markdown: a bare `<fiscal year>` would vanish as an HTML tag.
+    written = " ".join((report["description"] or "").replace("`", "").split())
+    shown = " ".join(page.inner_text("body").split())
+    assert written in shown, (
+        f"the {name} overview does not show its description as written: {written!r}"
+    )
     shoot(page, server, screenshot_dir, "07-report-asset-overview")
 
     open_page(page, server, f"{asset_path}?view=partitions")

@@ -168,7 +168,7 @@ def report_metadata(result: Any) -> dict[str, Any]:
     kinds={"excel", "csv"},
     description=(
         "The Service Data Schedule for the ministry: the workbook and CSV of one fiscal year and "
-        "stage in outbox/<fiscal year>/, versioned (v1, v2, ...; nothing is ever overwritten)."
+        "stage in `outbox/<fiscal year>/`, versioned (v1, v2, ...; nothing is ever overwritten)."
     ),
     check_specs=[
         dg.AssetCheckSpec(
