@@ -6,6 +6,9 @@ Every step that touches the warehouse executes a job of `orchestration.definitio
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
+from rich.status import Status
 from rich.table import Table
 
 from orchestration.execution import execute, instance
@@ -40,10 +45,29 @@ def demo_fiscal_year(today: date) -> str:
 
 
 @contextmanager
-def working(message: str) -> Iterator[None]:
+def working(message: str) -> Iterator[Status]:
     """A spinner on stderr while long work runs."""
-    with progress_console.status(message, spinner="dots"):
-        yield
+    with progress_console.status(message, spinner="dots") as status:
+        yield status
+
+
+class StatusLine(io.TextIOBase):
+    """Shows the latest line written (dbt's progress, which dagster-dbt echoes to stdout) in the
+    spinner instead of scrolling hundreds of lines past; O211_DEBUG=1 keeps the full output."""
+
+    def __init__(self, status: Status, prefix: str) -> None:
+        self._status = status
+        self._prefix = prefix
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        if lines:
+            latest = escape(lines[-1][:90])
+            self._status.update(f"{self._prefix}: {latest}")
+        return len(text)
 
 
 def write_sample(out_dir: Path, fiscal_year: str, scale: float, seed: int) -> None:
@@ -144,8 +168,13 @@ def print_ingest_table(rows: Sequence[FileRow], detail_limit: int = 40) -> None:
 
 def build(paths: DataPaths) -> None:
     paths.ensure()
-    with working("Building the warehouse (dbt build: models and tests)"):
-        execute("build")
+    message = "Building the warehouse (dbt build: models and tests)"
+    with working(message) as status:
+        if os.environ.get("O211_DEBUG") == "1":
+            execute("build")
+        else:
+            with contextlib.redirect_stdout(StatusLine(status, message)):
+                execute("build")
 
 
 @dataclass(frozen=True)
