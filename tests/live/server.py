@@ -428,17 +428,14 @@ def shared_server(
         pytest.fail(
             f"The live Dagster server failed to start earlier in this session:\n{_Shared.failure}"
         )
-    from orchestration.manifest import ensure_manifest
-
-    root = tmp_path_factory.mktemp("live_dagster")
     try:
-        # The code location reads the dbt manifest when it loads; bootstrap builds it, but a
-        # dbt project edited since would make the location fail to load.
-        ensure_manifest(DataPaths(root / "data"))
-    except RuntimeError as error:
+        # The code location reads the dbt manifest when it loads (tests/conftest.py rebuilds it
+        # when the dbt project changed since).
+        request.getfixturevalue("dbt_manifest")
+    except Exception as error:
         _Shared.failure = str(error)
         pytest.fail(f"Cannot prepare the dbt manifest for the code location: {error}")
-    server = start_server(root)
+    server = start_server(tmp_path_factory.mktemp("live_dagster"))
     request.addfinalizer(server.stop)
     try:
         server.wait_until_ready()
