@@ -80,17 +80,19 @@ def test_finance_file_dropped_in_the_inbox_is_loaded_and_a_bad_one_rejected(
     run = wait_for_sensor_run(server, good_name, good_sha)
     events = server.run_events(run["runId"])
     require_success(server, run, events)
+    run_log = f"\nRun log:\n{log_text(events)}"
     archived = [p for p in server.paths.archive("finance").iterdir() if p.name.endswith(good_name)]
-    assert len(archived) == 1, f"archive/finance holds {archived}, expected {good_name} once"
-    assert archived[0].read_bytes() == good_bytes, "the archived original differs from the upload"
-    assert not good_path.exists(), "the accepted file is still in the inbox"
-    assert finance_rows(server, good_name) == [
-        (line.period, line.account, line.funding_source, line.amount) for line in good
-    ]
-    accepted = [e for e in events if good_name in e.message and "accepted" in e.message.lower()]
-    assert accepted, (
-        f"no run-log line tells finance staff {good_name} was accepted:\n{log_text(events)}"
+    assert len(archived) == 1, (
+        f"archive/finance holds {archived}, expected {good_name} once{run_log}"
     )
+    assert archived[0].read_bytes() == good_bytes, "the archived original differs from the upload"
+    assert not good_path.exists(), f"the accepted file is still in the inbox{run_log}"
+    loaded = finance_rows(server, good_name)
+    assert loaded == [
+        (line.period, line.account, line.funding_source, line.amount) for line in good
+    ], f"raw.finance holds {loaded} from {good_name}{run_log}"
+    accepted = [e for e in events if good_name in e.message and "accepted" in e.message.lower()]
+    assert accepted, f"no run-log line tells finance staff {good_name} was accepted{run_log}"
     assert rejection_check(events)["success"] is True
 
     # --- a bad upload: nothing loaded, the original and its reasons in rejected/, the reason
@@ -107,7 +109,9 @@ def test_finance_file_dropped_in_the_inbox_is_loaded_and_a_bad_one_rejected(
     events = server.run_events(run["runId"])
     # A refused file is an expected outcome, not a crash: the run succeeds and says why.
     require_success(server, run, events)
+    run_log = f"\nRun log:\n{log_text(events)}"
     rejected = server.paths.rejected("finance") / bad_name
+    assert rejected.is_file(), f"{bad_name} is not in rejected/finance{run_log}"
     assert rejected.read_bytes() == bad_bytes, "rejected/finance does not hold the original"
     errors_csv = Path(f"{rejected}.errors.csv")
     errors_txt = Path(f"{rejected}.errors.txt")
@@ -126,9 +130,7 @@ def test_finance_file_dropped_in_the_inbox_is_loaded_and_a_bad_one_rejected(
         for e in events
         if bad_name in e.message and "rejected" in e.message.lower() and e.level == "ERROR"
     ]
-    assert reasons, (
-        f"no ERROR line in the run log says {bad_name} was rejected:\n{log_text(events)}"
-    )
+    assert reasons, f"no ERROR line in the run log says {bad_name} was rejected{run_log}"
     assert any("funding_source" in r or "funding source" in r for r in reasons), (
         f"the run log does not give the reason (an unknown funding source): {reasons}"
     )
