@@ -243,3 +243,27 @@ def test_due_reports_schedule_and_restatement_sensor(built):
     restated = {r.partition_key for r in outcome}
     assert restated == {"2025-26|Q2", "2025-26|Q3"} & written
     assert "2025-26|final" not in restated  # never written: the schedule's job, not a restatement
+
+
+def test_o211_run_writes_every_due_stage(built):
+    """`o211 run` in one go: ingest (only the blocklist is left to read), build, and every stage
+    whose period ended."""
+    from typer.testing import CliRunner
+
+    from orchestration.cli import app
+
+    paths, instance, _, _ = built
+    before = {r.run_id for r in instance.get_runs()}
+    result = CliRunner().invoke(
+        app, ["run"], env={"O211_DATA_DIR": str(paths.root), "COLUMNS": "250"}
+    )
+    assert result.exit_code == 0, result.output
+    assert f"Reports are in {paths.outbox / FISCAL_YEAR}" in result.output
+    for stage in ("Q2", "Q3", "final"):
+        assert list(
+            (paths.outbox / FISCAL_YEAR).glob(
+                f"ON211_ServiceDataSchedule_{FISCAL_YEAR}_{stage}_v*.csv"
+            )
+        )
+    jobs = [r.job_name for r in instance.get_runs() if r.run_id not in before]
+    assert sorted(jobs) == ["build", "ingest", "reports", "reports", "reports"]
