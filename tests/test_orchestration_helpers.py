@@ -207,7 +207,7 @@ def test_run_log_says_in_plain_words_what_happened():
 def _figures():
     return [
         Figure(1, "# of Calls", "count", Decimal(1234), None, None),
-        Figure(6, "Client Satisfaction: Phone Service", "percent", Decimal("88.43"), 812, 918),
+        Figure(6, "Client Satisfaction: Phone Service", "percent", Decimal("88.40"), 812, 918),
         Figure(10, "Info and referral service: Ministry-funded Agency Expenditures", "currency",
                Decimal("2345678.90"), None, None),
     ]  # fmt: skip

@@ -32,8 +32,6 @@ REPORT_MARTS = (
     "report_sources",
     "rules_config",
 )
-# The CSV shows satisfaction with one decimal: it matches the warehouse within half of that.
-PERCENT_TOLERANCE = Decimal("0.05")
 
 
 @dataclass(frozen=True)
@@ -79,12 +77,8 @@ def compare_report(csv_rows: Sequence[dict[str, str]], warehouse: Sequence[Figur
         if row["element"] != figure.element:
             differences.append(f"element {figure.element_order}: CSV names {row['element']!r}")
         value = _decimal(row["value"])
-        if (value is None) != (figure.value is None) or (
-            value is not None
-            and figure.value is not None
-            and abs(value - figure.value)
-            > (PERCENT_TOLERANCE if figure.unit == "percent" else Decimal(0))
-        ):
+        # The warehouse already holds each figure at report precision: they must match exactly.
+        if value != figure.value:
             differences.append(f"{figure.element}: CSV {value}, warehouse {figure.value}")
         if figure.unit == "percent":
             for part in ("numerator", "denominator"):
