@@ -126,9 +126,11 @@ def test_same_seed_same_bytes_and_other_seed_differs(tmp_path: Path) -> None:
     again = digests(write_sample(tmp_path / "b", scale=0.01, seed=11).out_dir)
     other = digests(write_sample(tmp_path / "c", scale=0.01, seed=12).out_dir)
     assert first == again
-    assert first.keys() == other.keys()
-    changed = [name for name in first if first[name] != other[name]]
-    assert len(changed) > len(first) * 0.9
+    # At this tiny scale a quiet week may hold no texts for one seed and so have no file.
+    common = first.keys() & other.keys()
+    assert len(common) > len(first) * 0.9
+    changed = [name for name in common if first[name] != other[name]]
+    assert len(changed) > len(common) * 0.9
 
 
 def test_every_kind_written_and_summary_matches_files(tmp_path: Path) -> None:
@@ -476,3 +478,16 @@ def test_other_fiscal_year_stays_inside_it(tmp_path: Path) -> None:
     assert moments.max() < datetime(2024, 4, 1, tzinfo=TORONTO)
     web = read_kind(summary, "web")
     assert web["date"].nunique() == 366  # 2024 is a leap year
+
+
+def test_no_header_only_files_at_a_tiny_scale(tmp_path: Path) -> None:
+    # Ingest rejects a header-only file, so a quiet week must not produce one.
+    summary = write_sample(tmp_path, scale=0.005, seed=3)
+    for path in summary.files:
+        if path.suffix == ".csv":
+            data_lines = [
+                line
+                for line in path.read_text(encoding="cp1252").splitlines()[1:]
+                if line.strip() and not line.startswith("#")
+            ]
+            assert data_lines, f"{path.name} has no data rows"

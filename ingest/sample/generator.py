@@ -124,11 +124,17 @@ class DeliveryWriter:
         self.path = folder / delivery.name
         self.clock = clock
         self.rows = 0
-        self._handle: IO[str] = self.path.open("w", encoding=delivery.encoding, newline="")
-        for line in delivery.preamble:
+        # Opened at the first row: a quiet week at a small scale writes no header-only file,
+        # which ingest would rightly reject.
+        self._handle: IO[str] | None = None
+        self._csv: Any = None
+
+    def _open(self) -> None:
+        self._handle = self.path.open("w", encoding=self.delivery.encoding, newline="")
+        for line in self.delivery.preamble:
             self._handle.write(line + "\n")
         self._csv = csv.writer(self._handle)
-        self._csv.writerow(delivery.columns)
+        self._csv.writerow(self.delivery.columns)
 
     def when(self, instant: int | None) -> str:
         return "" if instant is None else self.clock.text(instant, self.delivery.style)
@@ -142,11 +148,18 @@ class DeliveryWriter:
     def write(self, records: Iterable[dict[str, Any]]) -> None:
         columns = self.delivery.columns
         for record in records:
+            if self._handle is None:
+                self._open()
             self._csv.writerow([record[column] for column in columns])
             self.rows += 1
 
+    @property
+    def written(self) -> bool:
+        return self._handle is not None
+
     def close(self) -> None:
-        self._handle.close()
+        if self._handle is not None:
+            self._handle.close()
 
 
 def call_record(writer: DeliveryWriter, segment: CallSegment) -> dict[str, Any]:
@@ -340,6 +353,9 @@ class Deliveries:
             return
         self.current.close()
         kind = self.current.delivery.kind
+        if not self.current.written:
+            self.current = None
+            return
         self._summary.files.append(self.current.path)
         self._summary.rows[kind] += self.current.rows
         if self._progress is not None:
