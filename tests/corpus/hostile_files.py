@@ -464,8 +464,8 @@ def hostile_files() -> list[HostileFile]:
             "calls",
             "a start in the year 1",
             utf8(good_csv("calls", r2={"started_at": "0001-01-01T00:00:00-05:00"})),
-            Outcome.EITHER,
-            rows=3,
+            # Loaded, it gives fiscal year `0-01`, which breaks the build for every file.
+            Outcome.REJECTED,
             problem_rows=(3,),
             problem_columns=("started_at",),
         ),
@@ -800,8 +800,8 @@ def hostile_files() -> list[HostileFile]:
             "web",
             "a day in the year 1, in the compact YYYYMMDD form",
             utf8(good_csv("web", r2={"date": "00010101"})),
-            Outcome.EITHER,
-            rows=3,
+            # Loaded, it gives fiscal year `0-01`, which breaks the build for every file.
+            Outcome.REJECTED,
             problem_rows=(3,),
             problem_columns=("date",),
         ),
@@ -952,6 +952,15 @@ def hostile_files() -> list[HostileFile]:
             utf8(good_csv("finance", r3={"period": "2025-02-30"})),
             Outcome.REJECTED,
             problem_rows=(4,),
+            problem_columns=("period",),
+        ),
+        HostileFile(
+            "finance_period_year_0001.csv",
+            "finance",
+            "period 0001-04 (a month in the year 1)",
+            utf8(good_csv("finance", r1={"period": "0001-04"})),
+            Outcome.REJECTED,
+            problem_rows=(2,),
             problem_columns=("period",),
         ),
         HostileFile(
