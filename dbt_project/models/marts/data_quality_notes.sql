@@ -157,9 +157,9 @@ notes as (
         revisions.replaced_lines as count,
         revisions.ministry_funded_amount - revisions.previous_ministry_funded_amount as amount,
         revisions.source_file_in_force || ' replaces ' || revisions.replaced_source_files
-        || ' (ministry-funded '
-        || cast(revisions.previous_ministry_funded_amount as varchar)
-        || ' -> ' || cast(revisions.ministry_funded_amount as varchar) || ')' as detail
+        || ' (ministry-funded $'
+        || format('{:,.2f}', revisions.previous_ministry_funded_amount)
+        || ' -> $' || format('{:,.2f}', revisions.ministry_funded_amount) || ')' as detail
     from reporting_periods
     inner join revisions
         on
