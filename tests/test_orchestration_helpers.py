@@ -38,7 +38,7 @@ from orchestration.partitions import (
 )
 from orchestration.schedules import report_delay_days, reports_to_request
 from orchestration.sensors import inbox_run_key, restatements, waiting_files
-from orchestration.settings import DBT_PROJECT_DIR
+from orchestration.settings import DBT_PROJECT_DIR, KINDS
 from orchestration.translator import dbt_build_args, dbt_layer
 
 END_MONTHS = {"Q2": 6, "Q3": 9, "final": 12}
@@ -162,25 +162,73 @@ def _result(**fields):
     return SimpleNamespace(**{**base, **fields})
 
 
-def test_rejected_file_fails_the_check_and_names_file_reason_and_errors_file(tmp_path):
+def test_rejected_file_fails_the_check_and_names_file_row_column_value_problem_and_fix(tmp_path):
     rejected_path = tmp_path / "rejected" / "finance" / "ledger.xlsx"
-    problem = SimpleNamespace(row=7, column="amount", problem="has more than 4 decimals")
+    problems = [
+        SimpleNamespace(
+            row=row,
+            column="amount",
+            value=f"12.{row}3456",
+            problem="has more than 4 decimals",
+            fix="round the amount to cents",
+        )
+        for row in range(7, 12)
+    ]
     outcomes = outcomes_for(
         "finance",
         [
-            _result(status="rejected", rows=0, problems=[problem], rejected_path=rejected_path),
+            _result(
+                status="rejected",
+                rows=0,
+                reason="amount: has more than 4 decimals [5 row(s)]",
+                problems=problems,
+                problem_count=5,
+                rejected_path=rejected_path,
+            ),
             _result(file_name="other.csv"),
             _result(kind="calls", file_name="calls.csv"),
         ],
     )
     assert [o.file for o in outcomes] == ["ledger.xlsx", "other.csv"]
+    first = (
+        "row 7, column amount, value '12.73456': has more than 4 decimals"
+        " (how to fix: round the amount to cents)"
+    )
     check = rejection_check("finance", outcomes)
     assert not check.passed
     assert check.severity == dg.AssetCheckSeverity.ERROR
     assert "ledger.xlsx" in check.description
-    assert "row 7, column amount: has more than 4 decimals" in check.description
+    assert first in check.description
+    assert "row 10" not in check.description and "and 2 more" in check.description
     assert f"{rejected_path}.errors.txt" in check.description
+    table = check.metadata["first_problems"].value
+    assert "| ledger.xlsx | 7 | amount | '12.73456' | has more than 4 decimals |" in table
+    assert check.metadata["rejected_files"].value[0]["problems"][0]["value"] == "12.73456"
+    line = plain_words(outcomes[0])
+    assert line.startswith("REJECTED: finance file ledger.xlsx was not loaded. amount: has more")
+    assert first in line and f"{rejected_path}.errors.txt" in line
     assert rejection_check("finance", outcomes[1:]).passed
+
+
+def test_whole_file_problem_is_quoted_without_row_or_value():
+    problem = SimpleNamespace(
+        row=None, column=None, value=None, problem="the sheet is empty", fix="export it again"
+    )
+    outcome = outcomes_for(
+        "web", [_result(kind="web", status="rejected", reason="", problems=[problem])]
+    )[0]
+    assert outcome.reason == "the sheet is empty (how to fix: export it again)"
+    assert "value" not in plain_words(outcome)
+
+
+def test_check_descriptions_read_well_for_every_kind():
+    from orchestration.assets.ingest import build_ingest_asset
+
+    for kind in KINDS:
+        (spec,) = build_ingest_asset(kind).check_specs
+        assert (
+            spec.description == f"Fails when a file in the {kind} inbox was rejected in this run."
+        )
 
 
 def test_blocklist_is_reported_with_calls_only():

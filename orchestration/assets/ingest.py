@@ -34,6 +34,22 @@ def ingest_asset_key(kind: str) -> dg.AssetKey:
     return dg.AssetKey(["raw", kind])
 
 
+# How many problems a run-log line and a check quote; the rest are in the `.errors.txt` file.
+PROBLEMS_QUOTED = 3
+VALUE_QUOTED_CHARS = 60
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    """One reason a file was refused: where (row, column), the value, what is wrong, the fix."""
+
+    row: int | None
+    column: str | None
+    value: str | None
+    problem: str
+    fix: str = ""
+
+
 @dataclass(frozen=True)
 class FileOutcome:
     """What happened to one file, in the words of the ingest table."""
@@ -44,11 +60,23 @@ class FileOutcome:
     rows: int
     reason: str
     errors_file: str | None = None
+    problems: tuple[FileProblem, ...] = ()  # the first few, quoted in the run log and the check
+    problem_count: int = 0
 
 
 def file_outcome(result: Any) -> FileOutcome:
     """Read an `ingest.pipeline.FileResult` into the table's words."""
-    reason = result.reason or "; ".join(describe_problem(p) for p in result.problems[:3])
+    problems = tuple(
+        FileProblem(
+            row=getattr(p, "row", None),
+            column=getattr(p, "column", None),
+            value=getattr(p, "value", None),
+            problem=str(p.problem),
+            fix=getattr(p, "fix", "") or "",
+        )
+        for p in list(result.problems)[:PROBLEMS_QUOTED]
+    )
+    reason = result.reason or "; ".join(describe_problem(p) for p in problems)
     errors = f"{result.rejected_path}.errors.txt" if result.rejected_path else None
     return FileOutcome(
         kind=result.kind,
@@ -57,6 +85,8 @@ def file_outcome(result: Any) -> FileOutcome:
         rows=int(result.rows),
         reason=reason,
         errors_file=errors,
+        problems=problems,
+        problem_count=int(getattr(result, "problem_count", 0) or len(result.problems)),
     )
 
 
@@ -66,14 +96,72 @@ def outcomes_for(kind: str, results: Sequence[Any]) -> list[FileOutcome]:
     return [file_outcome(r) for r in results if r.kind in wanted]
 
 
+def quoted_value(value: str | None) -> str:
+    """A cell as the person will find it in the file: quoted, shortened, control characters out."""
+    if value is None:
+        return "(empty)"
+    text = " ".join(str(value).split())
+    if len(text) > VALUE_QUOTED_CHARS:
+        text = text[: VALUE_QUOTED_CHARS - 3] + "..."
+    return repr(text)
+
+
 def describe_problem(problem: Any) -> str:
+    """`row 7, column amount, value '1.23456': has more than 4 decimals (how to fix: ...)`."""
     where = []
     if getattr(problem, "row", None) is not None:
         where.append(f"row {problem.row}")
     if getattr(problem, "column", None):
         where.append(f"column {problem.column}")
+    if where and getattr(problem, "row", None) is not None:
+        where.append(f"value {quoted_value(getattr(problem, 'value', None))}")
     prefix = ", ".join(where)
-    return f"{prefix}: {problem.problem}" if prefix else str(problem.problem)
+    text = f"{prefix}: {problem.problem}" if prefix else str(problem.problem)
+    fix = getattr(problem, "fix", "")
+    return f"{text} (how to fix: {fix.rstrip('.')})" if fix else text
+
+
+def problems_text(outcome: FileOutcome) -> str:
+    """The first problems of a rejected file, and how many more the errors file lists."""
+    if not outcome.problems:
+        return ""
+    shown = "; ".join(describe_problem(p) for p in outcome.problems)
+    more = outcome.problem_count - len(outcome.problems)
+    return f"First problems: {shown}" + (f"; and {more:,} more." if more > 0 else ".")
+
+
+def problems_table(rejected: Sequence[FileOutcome]) -> str:
+    """The quoted problems as a Markdown table (file, row, column, value, problem, how to fix)."""
+
+    def cell(text: object) -> str:
+        return str(text).replace("|", "\\|").replace("\n", " ")
+
+    rows = [
+        "| file | row | column | value | problem | how to fix |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for outcome in rejected:
+        for p in outcome.problems or (FileProblem(None, None, None, outcome.reason),):
+            rows.append(
+                "| "
+                + " | ".join(
+                    cell(v)
+                    for v in (
+                        outcome.file,
+                        "" if p.row is None else p.row,
+                        p.column or "",
+                        "" if p.row is None else quoted_value(p.value),
+                        p.problem,
+                        p.fix,
+                    )
+                )
+                + " |"
+            )
+        if outcome.errors_file:
+            rows.append(
+                f"| {cell(outcome.file)} | | | | every problem: {cell(outcome.errors_file)} | |"
+            )
+    return "\n".join(rows)
 
 
 def rejection_check(kind: str, outcomes: Sequence[FileOutcome]) -> dg.AssetCheckResult:
@@ -87,8 +175,9 @@ def rejection_check(kind: str, outcomes: Sequence[FileOutcome]) -> dg.AssetCheck
             description=f"No {kind} file was rejected in this run ({len(outcomes)} file(s) seen).",
         )
     lines = [
-        f"{o.file}: {o.reason or 'rejected'}"
-        + (f" (details: {o.errors_file})" if o.errors_file else "")
+        f"{o.file}: {o.reason or 'rejected'}."
+        + (f" {problems_text(o)}" if o.problems else "")
+        + (f" Every problem is listed in {o.errors_file}." if o.errors_file else "")
         for o in rejected
     ]
     return dg.AssetCheckResult(
@@ -97,7 +186,10 @@ def rejection_check(kind: str, outcomes: Sequence[FileOutcome]) -> dg.AssetCheck
         passed=False,
         severity=dg.AssetCheckSeverity.ERROR,
         description=f"{len(rejected)} {kind} file(s) rejected: " + " | ".join(lines),
-        metadata={"rejected_files": dg.MetadataValue.json([asdict(o) for o in rejected])},
+        metadata={
+            "rejected_files": dg.MetadataValue.json([asdict(o) for o in rejected]),
+            "first_problems": dg.MetadataValue.md(problems_table(rejected)),
+        },
     )
 
 
@@ -125,10 +217,11 @@ def plain_words(outcome: FileOutcome) -> str:
         return f"ACCEPTED: {kind} file {outcome.file} was loaded ({outcome.rows:,} rows)."
     if outcome.status == "duplicate":
         return f"ALREADY LOADED: {kind} file {outcome.file} has the same content as a loaded file."
-    where = f" The list of problems is in {outcome.errors_file}." if outcome.errors_file else ""
+    first = f" {problems_text(outcome)}" if outcome.problems else ""
+    where = f" Every problem is listed in {outcome.errors_file}." if outcome.errors_file else ""
     return (
-        f"REJECTED: {kind} file {outcome.file} was not loaded. {outcome.reason}.{where}"
-        " Fix the file and drop it in the inbox again."
+        f"REJECTED: {kind} file {outcome.file} was not loaded. {outcome.reason.rstrip('.')}."
+        f"{first}{where} Fix the file and drop it in the inbox again."
     )
 
 
@@ -162,7 +255,7 @@ def build_ingest_asset(kind: str) -> dg.AssetsDefinition:
             dg.AssetCheckSpec(
                 REJECTION_CHECK,
                 asset=key,
-                description=f"Fails when a {kind} file was rejected in this run.",
+                description=f"Fails when a file in the {kind} inbox was rejected in this run.",
             )
         ],
     )
