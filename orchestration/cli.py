@@ -24,6 +24,8 @@ from orchestration.settings import KINDS, REPO_ROOT, DataPaths, ensure_dagster_h
 app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Shell completion is not part of the product; keep `o211 --help` to its commands.
+    add_completion=False,
     help="Ontario 211 Service Data Schedule pipeline: extracts in, ministry report out.",
 )
 

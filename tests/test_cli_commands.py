@@ -45,6 +45,9 @@ def o211(*args: str, data: Path, **env: str) -> subprocess.CompletedProcess[str]
 def test_help_lists_and_documents_every_command():
     result = runner.invoke(app, ["--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
+    # Shell completion is no product command: it would only clutter the list.
+    assert "--install-completion" not in result.output
+    assert "--show-completion" not in result.output
     for command in COMMANDS:
         assert f" {command} " in result.output, command
         help_text = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})

@@ -100,3 +100,12 @@ def test_checks(repository):
     assert ("reports/service_data_schedule", "report_equals_warehouse") in checks
     dbt_tests = [c for c in checks if c[1].startswith(("unique_", "not_null_"))]
     assert dbt_tests, "dbt data tests should be asset checks"
+
+
+def test_instance_shows_no_community_pop_up_and_sends_no_telemetry(dagster_home):
+    instance = dg.DagsterInstance.from_config(str(dagster_home))
+    try:
+        assert instance.nux_enabled is False
+        assert instance.telemetry_enabled is False
+    finally:
+        instance.dispose()
