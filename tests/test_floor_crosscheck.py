@@ -6,6 +6,8 @@
 2. A synthetic sample (`write_sample(scale=0.02)`) run through the floor and through the product
    (`o211 ingest`, `o211 build`, `o211 report` for Q2, Q3 and final): every figure of the three
    CSVs must agree; a difference names the stage, the element and both values.
+3. The hand-made inbox of 1 through the product: its edge cases, which the sample rarely hits,
+   must come out as counted by hand.
 """
 
 from __future__ import annotations
