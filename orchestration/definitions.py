@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.assets.dbt import dbt_models
+from orchestration.assets.dbt import dbt_models, dbt_source_specs
 from orchestration.assets.ingest import build_ingest_assets
 from orchestration.assets.reports import ministry_report
 from orchestration.checks import build_mart_checks
@@ -24,8 +24,15 @@ from orchestration.resources import build_resources
 from orchestration.schedules import schedules
 from orchestration.sensors import build_sensors
 
+ingest_assets = build_ingest_assets()
+
 defs = dg.Definitions(
-    assets=[*build_ingest_assets(), dbt_models, ministry_report],
+    assets=[
+        *ingest_assets,
+        *dbt_source_specs({key for a in ingest_assets for key in a.keys}),
+        dbt_models,
+        ministry_report,
+    ],
     asset_checks=build_mart_checks(),
     jobs=[
         *ingest_kind_jobs.values(),

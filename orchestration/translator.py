@@ -1,9 +1,12 @@
 """How dbt nodes appear in Dagster, and the arguments of a build (no manifest needed here).
 
 Keys are `<layer>/<name>` (`marts/service_data_schedule`), groups the folder under models/
-(staging, intermediate, marts) or `seeds`; the sources `raw.<kind>` are the ingest assets.
+(staging, intermediate, marts) or `seeds`; the sources `raw.<kind>` are the ingest assets, and
+the raw tables no ingest asset writes by itself (`raw.blocklist`, `raw.load_log`) are shown in
+the `ingest` group too. Descriptions are the YAML descriptions (which state each model's grain).
 """
 
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -12,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator
+from dagster_dbt import DagsterDbtTranslator, DbtProject
 
 from orchestration.settings import DBT_PROJECT_DIR
 
 LAYERS = ("staging", "intermediate", "marts")
+# Raw tables are written by ingest, whether or not one ingest asset stands for them.
+SOURCES_GROUP = "ingest"
 SCHEDULE_MART = dg.AssetKey(["marts", "service_data_schedule"])
 STALE_REPORTS = "stale_reports"
 
@@ -52,6 +57,55 @@ def scratch_target() -> Iterator[Path]:
         yield target
 
 
+def dbt_description(props: Mapping[str, Any]) -> str:
+    """The node's YAML description alone: dagster-dbt would append the raw SQL, which list views
+    then show cut short as `... #### Raw SQ...`."""
+    return " ".join(str(props.get("description") or "").split()) or (
+        f"dbt {props['resource_type']} {props['name']}"
+    )
+
+
+def dbt_test_description(props: Mapping[str, Any]) -> str:
+    """One line for a dbt data test shown as an asset check: its name and what it asserts."""
+    name = props["name"]
+    own = " ".join(str(props.get("description") or "").split())
+    if own:
+        return f"dbt test {name}: {own}"
+    test = props.get("test_metadata") or {}
+    kwargs = test.get("kwargs") or {}
+    column = kwargs.get("column_name") or "the row"
+    kind = test.get("name")
+    if kind == "unique":
+        says = f"no two rows share the same {column}"
+    elif kind == "unique_combination_of_columns":
+        says = "no two rows share the same " + ", ".join(kwargs.get("columns") or [column])
+    elif kind == "not_null":
+        says = f"{column} is never empty"
+    elif kind == "accepted_values":
+        says = f"{column} is one of " + ", ".join(str(v) for v in kwargs.get("values") or [])
+    elif kind == "relationships":
+        parent = re.sub(r"^ref\(['\"](.+?)['\"]\)$", r"\1", str(kwargs.get("to", "")))
+        says = f"every {column} appears as {kwargs.get('field', column)} in {parent}"
+    elif kind:
+        says = f"{kind.replace('_', ' ')} on {column}"
+    else:
+        says = singular_test_summary(props.get("raw_code") or "")
+    return f"dbt test {name}: {says}" if says else f"dbt test {name}"
+
+
+def singular_test_summary(sql: str) -> str:
+    """The leading `--` comment of a singular test's SQL, which says what a returned row means."""
+    lines = []
+    for line in sql.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("{{") and not lines:
+            continue  # the config header comes first in some tests
+        if not stripped.startswith("--"):
+            break
+        lines.append(stripped.lstrip("-").strip())
+    return " ".join(lines)
+
+
 class O211Translator(DagsterDbtTranslator):
     """Keys `<layer>/<name>` (e.g. `marts/service_data_schedule`); sources `raw/<kind>`."""
 
@@ -59,7 +113,48 @@ class O211Translator(DagsterDbtTranslator):
         return dg.AssetKey([dbt_layer(dbt_resource_props), dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "source":
+            return SOURCES_GROUP
         return dbt_layer(dbt_resource_props)
+
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        return dbt_description(dbt_resource_props)
+
+    def get_asset_check_spec(
+        self,
+        asset_spec: dg.AssetSpec,
+        manifest: Mapping[str, Any],
+        unique_id: str,
+        project: DbtProject | None,
+    ) -> dg.AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        props = manifest["nodes"][unique_id]
+        return spec._replace(description=dbt_test_description(props))
+
+
+def source_asset_specs(
+    manifest: Mapping[str, Any], translator: DagsterDbtTranslator, defined: set[dg.AssetKey]
+) -> list[dg.AssetSpec]:
+    """The dbt sources no asset materializes, with the translator's group and description.
+
+    Left to dagster-dbt they would be bare upstream stubs in group `default` with no description.
+    """
+    specs = []
+    for source in manifest["sources"].values():
+        key = translator.get_asset_key(source)
+        if key in defined:
+            continue
+        specs.append(
+            dg.AssetSpec(
+                key=key,
+                description=translator.get_description(source),
+                group_name=translator.get_group_name(source),
+                kinds={"duckdb"},
+            )
+        )
+    return specs
 
 
 class DbtBuildConfig(dg.Config):

@@ -109,3 +109,68 @@ def test_instance_shows_no_community_pop_up_and_sends_no_telemetry(dagster_home)
         assert instance.telemetry_enabled is False
     finally:
         instance.dispose()
+
+
+def _manifest() -> dict:
+    import json
+
+    from orchestration.manifest import MANIFEST
+
+    return json.loads(MANIFEST.read_text(encoding="utf-8"))
+
+
+def test_singular_dbt_tests_are_checks_of_the_mart_they_guard(repository):
+    checks = {
+        (key.asset_key.to_user_string(), key.name)
+        for key in repository.asset_graph.asset_check_keys
+    }
+    assert ("marts/outcome_audit", "assert_outcome_balance") in checks
+    assert ("marts/service_data_schedule", "assert_ytd_counts_never_decrease") in checks
+
+
+def test_raw_tables_without_their_own_ingest_asset_are_described_in_the_ingest_group(
+    repository,
+):
+    sources = {s["name"]: s for s in _manifest()["sources"].values()}
+    graph = repository.asset_graph
+    for table in ("blocklist", "load_log"):
+        node = graph.get(dg.AssetKey(["raw", table]))
+        assert node.group_name == "ingest", table
+        assert node.description == " ".join(sources[table]["description"].split()), table
+    default_group = [
+        key.to_user_string()
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).group_name == "default"
+    ]
+    assert default_group == []
+
+
+def test_dbt_asset_descriptions_are_the_yaml_descriptions_without_sql(repository):
+    graph = repository.asset_graph
+    models = [
+        n
+        for n in _manifest()["nodes"].values()
+        if n["resource_type"] in ("model", "seed")
+        and n.get("config", {}).get("materialized") != "ephemeral"
+    ]
+    assert models
+    for model in models:
+        layer = "seeds" if model["resource_type"] == "seed" else None
+        key = next(
+            k
+            for k in graph.get_all_asset_keys()
+            if k.path[-1] == model["name"] and (layer is None or k.path[0] == layer)
+        )
+        description = graph.get(key).description or ""
+        assert "Raw SQL" not in description, key
+        assert model["description"].strip(), f"{model['name']} has no YAML description"
+        assert description == " ".join(model["description"].split()), key
+
+
+def test_every_dbt_data_test_check_says_what_it_asserts(repository):
+    for assets_def in repository.assets_defs_by_key.values():
+        for spec in assets_def.check_specs:
+            if spec.key.name.startswith(("unique_", "not_null_", "accepted_values_", "assert_")):
+                assert spec.description, spec.key
+                assert spec.description.startswith(f"dbt test {spec.key.name}: "), spec.key
+                assert len(spec.description) > len(f"dbt test {spec.key.name}: ") + 5, spec.key

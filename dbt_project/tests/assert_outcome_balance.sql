@@ -1,6 +1,8 @@
 -- rules.md: for each channel and period, contacts seen = counted + abandoned + each exclusion
 -- reason. Checked per fiscal year, stage and channel from the facts themselves, independently
 -- of outcome_audit's own flag: a row returned is a period that does not balance.
+{# dagster-dbt shows this test as a check of outcome_audit (it reads meta.dagster.ref) #}
+{{ config(meta={'dagster': {'ref': {'name': 'outcome_audit'}}}) }}
 with
 
 audit as (

@@ -13,6 +13,7 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt.asset_utils import get_manifest_and_translator_from_dbt_assets
 from dagster_dbt.errors import DagsterDbtCliRuntimeError
 
 from orchestration.project import dbt_project
@@ -26,6 +27,7 @@ from orchestration.translator import (
     build_failure_message,
     dbt_build_args,
     scratch_target,
+    source_asset_specs,
 )
 
 
@@ -81,3 +83,10 @@ def dbt_models(
         observation = stale_report_observation(warehouse, context.log)
         if observation is not None:
             yield observation
+
+
+def dbt_source_specs(defined: set[dg.AssetKey]) -> list[dg.AssetSpec]:
+    """The raw tables dbt reads that no asset here materializes (`raw.blocklist`,
+    `raw.load_log`: every ingest writes them), described and grouped like the others."""
+    manifest, translator, _project = get_manifest_and_translator_from_dbt_assets([dbt_models])
+    return source_asset_specs(manifest, translator, defined)
