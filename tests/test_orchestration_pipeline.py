@@ -212,12 +212,14 @@ def test_explain_agrees_with_the_warehouse_for_every_channel(built):
     assert missing.exit_code == 1
 
 
-def test_due_reports_schedule_and_restatement_sensor(built):
+def test_due_reports_schedule_and_restatement_sensor(built, tmp_path):
     """The schedule asks for due reports not yet written; after a build that changes the
     figures, the restatement sensor asks again for the reports written before it."""
     from zoneinfo import ZoneInfo
 
+    from ingest.sample import write_sample
     from orchestration.assets.dbt import dbt_models
+    from orchestration.assets.ingest import build_ingest_asset
     from orchestration.assets.reports import REPORT_KEY
     from orchestration.resources import Warehouse, build_resources
     from orchestration.schedules import due_reports
@@ -234,8 +236,16 @@ def test_due_reports_schedule_and_restatement_sensor(built):
     sensor_context = dg.build_sensor_context(instance=instance)
     assert isinstance(report_restatement(sensor_context), dg.SkipReason)
 
-    # The concurrency test loaded re-delivered April calls: a build changes Q2 and Q3 figures.
+    # Late April calls (a seed no other test uses, so never a duplicate): once loaded, a build
+    # changes the year-to-date figures of Q2 and Q3.
+    write_sample(tmp_path / "late", FISCAL_YEAR, SCALE, 11)
+    for file in sorted((tmp_path / "late" / "inbox" / "calls").iterdir())[:4]:
+        shutil.copy2(file, paths.inbox("calls") / f"late_{file.name}")
     resources = {**build_resources(), "warehouse": Warehouse(data_dir=str(paths.root))}
+    loaded = dg.materialize([build_ingest_asset("calls")], instance=instance, resources=resources)
+    assert loaded.success
+    [late] = loaded.asset_materializations_for_node("raw__calls")
+    assert late.metadata["accepted"].value >= 4, late.metadata["files"]
     assert dg.materialize([dbt_models], instance=instance, resources=resources).success
     outcome = report_restatement(dg.build_sensor_context(instance=instance))
     assert not isinstance(outcome, dg.SkipReason), outcome
