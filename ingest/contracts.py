@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from enum import Enum
 from functools import cache
@@ -180,6 +181,34 @@ EXTRACTS: dict[str, Extract] = {
 }
 
 
+@dataclass(frozen=True)
+class AcceptedDates:
+    """The dates a timestamp, date or finance period may fall on (inclusive, Toronto dates).
+
+    A date far outside the service's life is a broken export (a year-1 placeholder, a 9999
+    "never" marker); loaded, it would give fiscal years like `0-01` that break every report.
+    """
+
+    first: date = date(2000, 1, 1)
+    last: date = date(2099, 12, 31)
+
+    def problem(self, day: str) -> str:
+        return f"date {day} is outside the accepted range {self.first}..{self.last}"
+
+
+DEFAULT_ACCEPTED_DATES = AcceptedDates()
+DATE_RANGE_FIX = "check the export's date column"
+
+# Ids, queues, dispositions and languages are short codes; a longer cell is a broken export (a
+# whole file pasted into one cell, a missing closing quote), never a value to count.
+MAX_TEXT_CHARS = 1_000
+LONG_TEXT_PROBLEM = f"is longer than {MAX_TEXT_CHARS:,} characters"
+LONG_TEXT_FIX = (
+    "this column holds short codes; check for a missing closing quote mark or text pasted "
+    "into the wrong cell, and export again"
+)
+
+
 # --- problems in words -------------------------------------------------------------------------
 
 LOCAL_TIME_HINT = (
@@ -325,10 +354,46 @@ def _absent(field: Field, index: pd.Index) -> pd.Series:
     return pd.Series(None, index=index, dtype=TEXT)
 
 
+def _outside(
+    values: pd.Series, cells: pd.Series, field: Field, accepted: AcceptedDates
+) -> list[Problem]:
+    """One problem per read value whose date falls outside `accepted`."""
+    if field.type is TS:
+        # Compared as instants: converting a year-1 or year-9999 instant to Toronto time raises.
+        low = pd.Timestamp(accepted.first, tz=parsing.LOCAL_TIME_ZONE)
+        high = pd.Timestamp(accepted.last, tz=parsing.LOCAL_TIME_ZONE) + pd.Timedelta(days=1)
+    else:
+        low = pd.Timestamp(accepted.first)
+        high = pd.Timestamp(accepted.last) + pd.Timedelta(days=1)
+    mask = values.notna() & ((values < low) | (values >= high))
+    if not mask.any():
+        return []
+    if field.type is TS:
+        # The date as written (the timestamp pattern starts with YYYY-MM-DD).
+        days = cells[mask].str.slice(0, 10)
+    else:
+        stamps = values[mask].to_numpy(dtype="datetime64[us]").astype("datetime64[D]")
+        days = pd.Series(np.datetime_as_string(stamps), index=values.index[mask])
+    return [
+        Problem(int(row), field.name, cells[row], accepted.problem(day), DATE_RANGE_FIX)
+        for row, day in days.items()
+    ]
+
+
+DATED_TYPES = {TS, FieldType.DATE, FieldType.WEB_DATE, FieldType.MONTH}
+
+
 def type_chunk(
-    kind: str, text: pd.DataFrame, funding_sources: Sequence[str] = ()
+    kind: str,
+    text: pd.DataFrame,
+    funding_sources: Sequence[str] = (),
+    accepted_dates: AcceptedDates = DEFAULT_ACCEPTED_DATES,
 ) -> tuple[pd.DataFrame, list[Problem]]:
-    """Text cells -> typed raw columns (identities normalised, not yet hashed) and problems."""
+    """Text cells -> typed raw columns (identities normalised, not yet hashed) and problems.
+
+    A timestamp, date or period outside `accepted_dates`, or a loaded text cell longer than
+    MAX_TEXT_CHARS, is a problem of its row; the value is then left out of the typed frame.
+    """
     extract = EXTRACTS[kind]
     typed: dict[str, pd.Series] = {}
     problems: list[Problem] = []
@@ -343,10 +408,26 @@ def type_chunk(
         blank = cells == ""
         if not field.blank_ok and blank.any():
             problems += _problems(blank, cells, field.name, BLANK_PROBLEM, BLANK_FIX)
+        if field.type not in PARSERS and field.type is not FieldType.MONEY:
+            long = cells.str.len() > MAX_TEXT_CHARS
+            if long.any():
+                # The problem quotes the start of the cell, not megabytes of it.
+                quoted = cells[long].str.slice(0, 100) + "…"
+                problems += _problems(
+                    long[long], quoted, field.name, LONG_TEXT_PROBLEM, LONG_TEXT_FIX
+                )
+                cells = cells.where(~long, "")
         if field.type in PARSERS:
             values, bad = PARSERS[field.type](cells)
             problem, fix = PARSE_PROBLEMS[field.type]
             problems += _problems(bad, cells, field.name, problem, fix)
+            if field.type in DATED_TYPES:
+                outside = _outside(values, cells, field, accepted_dates)
+                if outside:
+                    problems += outside
+                    rows = [p.row for p in outside]
+                    values = values.copy()
+                    values.loc[rows] = pd.NaT
         elif field.type is FieldType.MONEY:
             values, bad, reasons = parsing.parse_money(cells)
             for row, reason in reasons[bad].items():

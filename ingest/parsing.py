@@ -37,6 +37,10 @@ MONEY_MAX_DECIMALS = 4
 # decimal(18, 4) in the warehouse: 14 digits before the point.
 MONEY_LIMIT = Decimal(10) ** 14
 
+# Naive times outside these years are not localised (see `parse_timestamps`).
+_ZONE_RULES_FROM = pd.Timestamp("1800-01-01")
+_ZONE_RULES_UNTIL = pd.Timestamp("9000-01-01")
+
 _MONTH_RE = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2})(?:[T ][\d:.]+)?)?")
 
 
@@ -67,8 +71,16 @@ def parse_timestamps(
         ).astype(INSTANT)
         result = aware if has_offset.all() else aware.where(has_offset, result)
     if naive_mask.any():
-        naive = pd.to_datetime(cleaned.where(naive_mask, ""), format="ISO8601", errors="coerce")
-        local = _localise(naive.astype("datetime64[us]"), later=later_in_repeated_hour)
+        naive = pd.to_datetime(
+            cleaned.where(naive_mask, ""), format="ISO8601", errors="coerce"
+        ).astype("datetime64[us]")
+        # Time-zone rules only exist within Python's datetime years (pandas raises beyond
+        # them); a wall-clock time far from today is read as UTC instead: the accepted-date
+        # check rejects it whatever its offset.
+        far = naive.notna() & ((naive < _ZONE_RULES_FROM) | (naive >= _ZONE_RULES_UNTIL))
+        local = _localise(naive.where(~far), later=later_in_repeated_hour)
+        if far.any():
+            local = local.where(~far, naive.where(far).dt.tz_localize("UTC"))
         result = local if naive_mask.all() else local.where(naive_mask, result)
     bad = ~blank & result.isna()
     return result, bad

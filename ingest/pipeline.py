@@ -16,6 +16,7 @@ rebuild from the archive skips it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import stat
@@ -44,7 +45,7 @@ from orchestration.settings import KINDS, DataPaths
 SLOW_FOR_TESTS_ENV = "O211_INGEST_SLOW_FOR_TESTS"
 SLOW_CHUNK_ROWS = 1_000
 
-ACCEPTED, REJECTED, DUPLICATE = "accepted", "rejected", "duplicate"
+ACCEPTED, REJECTED, DUPLICATE, SKIPPED = "accepted", "rejected", "duplicate", "skipped"
 STAMP_FORMAT = "%Y%m%dT%H%M%S%fZ"
 _ARCHIVED_RE = re.compile(r"^(\d{8}T\d{12}Z)__(.+)$")
 DUPLICATE_SUFFIX = ".duplicate"
@@ -117,8 +118,19 @@ def _unreadable(error: Exception) -> Problem:
         None,
         None,
         None,
-        f"the file could not be read ({type(error).__name__}: {str(error)[:200]})",
+        f"the file could not be read ({type(error).__name__}: {readers.plain_error(error)})",
         "export or save the file again; if it keeps failing, send it to the data team",
+    )
+
+
+def _unexpected(error: Exception) -> Problem:
+    return Problem(
+        None,
+        None,
+        None,
+        "ingest stopped on this file with an unexpected error "
+        f"({type(error).__name__}: {readers.plain_error(error)}); nothing of it was loaded",
+        "send the file and this message to the data team",
     )
 
 
@@ -131,6 +143,7 @@ class _Reading:
     scan: readers.ByteScan
     funding_sources: Sequence[str]
     chunk_rows: int
+    accepted_dates: contracts.AcceptedDates = contracts.DEFAULT_ACCEPTED_DATES
     log: ProblemLog = field(default_factory=ProblemLog)
     rows: int = 0
     encoding: str | None = None
@@ -152,7 +165,9 @@ class _Reading:
             for chunk in opened.chunks:
                 # A formula in a column that is never loaded (description) is never copied.
                 self.log.extend(p for p in chunk.problems if p.column not in not_loaded)
-                frame, problems = contracts.type_chunk(self.kind, chunk.frame, self.funding_sources)
+                frame, problems = contracts.type_chunk(
+                    self.kind, chunk.frame, self.funding_sources, self.accepted_dates
+                )
                 seen = {(p.row, p.column) for p in chunk.problems}
                 self.log.extend(p for p in problems if (p.row, p.column) not in seen)
                 self.rows += len(frame)
@@ -212,13 +227,22 @@ def _funding_sources(kind: str) -> tuple[str, ...]:
     return contracts.load_funding_sources() if kind == "finance" else ()
 
 
-def check_file(path: Path, kind: str) -> CheckResult:
+def check_file(
+    path: Path,
+    kind: str,
+    accepted_dates: contracts.AcceptedDates = contracts.DEFAULT_ACCEPTED_DATES,
+) -> CheckResult:
     """Validate a file against its kind's contract without loading or moving it."""
     if kind not in EXTRACTS:
         raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
     path = Path(path)
     reading = _Reading(
-        path, kind, readers.scan_bytes(path), _funding_sources(kind), readers.CHUNK_ROWS
+        path,
+        kind,
+        readers.scan_bytes(path),
+        _funding_sources(kind),
+        readers.CHUNK_ROWS,
+        accepted_dates,
     )
     for _ in reading.typed_chunks():
         pass
@@ -242,14 +266,18 @@ class _Settings:
     pii_key: bytes
     chunk_rows: int
     pause_seconds: float
+    accepted_dates: contracts.AcceptedDates
 
     @classmethod
-    def resolve(cls, paths: DataPaths, pii_key: bytes | None) -> _Settings:
+    def resolve(
+        cls, paths: DataPaths, pii_key: bytes | None, accepted_dates: contracts.AcceptedDates
+    ) -> _Settings:
         pause = float(os.environ.get(SLOW_FOR_TESTS_ENV, "0") or 0)
         return cls(
             pii_key=pii_key if pii_key is not None else identity.resolve_pii_key(paths),
             chunk_rows=SLOW_CHUNK_ROWS if pause > 0 else readers.CHUNK_ROWS,
             pause_seconds=pause,
+            accepted_dates=accepted_dates,
         )
 
 
@@ -413,7 +441,9 @@ def _load(
     together with its `raw.load_log` row in a single transaction, and `place` runs inside that
     transaction so the load id is taken and used atomically.
     """
-    reading = _Reading(path, kind, scan, _funding_sources(kind), settings.chunk_rows)
+    reading = _Reading(
+        path, kind, scan, _funding_sources(kind), settings.chunk_rows, settings.accepted_dates
+    )
     dates = _DateRange(kind)
     _create_staging(con, kind)
     try:
@@ -465,8 +495,35 @@ def _relative(path: Path, root: Path) -> str:
         return str(path)
 
 
+# A file name may be at most 255 bytes; the longest ending ingest adds is `.errors.csv` after a
+# `.<n>` numbering, or a 26-character load-time prefix and `.duplicate` in the archive.
+NAME_MAX_BYTES = 255
+NAME_ROOM_BYTES = 48
+
+
+def _storable_name(name: str) -> str:
+    """`name`, or a shortened `name` that leaves room for every ending ingest adds.
+
+    A shortened name keeps the start of the stem, a digest of the full name (two long names
+    sharing a start stay apart) and the extension; the original name stays in the load log,
+    the errors summary and the FileResult.
+    """
+    limit = NAME_MAX_BYTES - NAME_ROOM_BYTES
+    if len(name.encode("utf-8", "surrogateescape")) <= limit:
+        return name
+    suffix = Path(name).suffix
+    if len(suffix.encode("utf-8", "surrogateescape")) > 16:
+        suffix = ""
+    tag = "~" + hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    room = limit - len(tag.encode()) - len(suffix.encode("utf-8", "surrogateescape"))
+    stem = name[: len(name) - len(suffix)] if suffix else name
+    head = stem.encode("utf-8", "surrogateescape")[:room].decode("utf-8", "ignore")
+    return f"{head}{tag}{suffix}"
+
+
 def _free_name(folder: Path, name: str) -> Path:
     """`name`, or `stem.2.ext`, `stem.3.ext`... : never overwrite what is already there."""
+    name = _storable_name(name)
     candidate = folder / name
     stem, suffix = Path(name).stem, Path(name).suffix
     number = 2
@@ -486,15 +543,21 @@ def _reject(paths: DataPaths, path: Path, kind: str, log: ProblemLog) -> Path:
     folder = paths.rejected(kind)
     folder.mkdir(parents=True, exist_ok=True)
     target = _free_name(folder, path.name)
+    summary = summary_text(path.name, kind, log)
+    if target.name != path.name:
+        summary += (
+            f"The name is too long to keep with the endings added here: the file is kept as "
+            f"{target.name!r}, its problems as {target.name}.errors.csv.\n"
+        )
     # Reasons first: a reader who sees the rejected file also finds why beside it.
     write_errors_csv(Path(f"{target}.errors.csv"), log.listed)
-    Path(f"{target}.errors.txt").write_text(summary_text(path.name, kind, log), encoding="utf-8")
+    Path(f"{target}.errors.txt").write_text(summary, encoding="utf-8")
     os.replace(path, target)
     return target
 
 
 def _archive_name(loaded_at: datetime, name: str) -> str:
-    return f"{loaded_at.strftime(STAMP_FORMAT)}__{name}"
+    return f"{loaded_at.strftime(STAMP_FORMAT)}__{_storable_name(name)}"
 
 
 def _ingest_file(
@@ -504,51 +567,114 @@ def _ingest_file(
     kind: str,
     settings: _Settings,
 ) -> FileResult:
-    scan = readers.scan_bytes(path)
-    known = con.execute(
-        "select load_id, archive_path from raw.load_log where sha256 = ? order by load_id limit 1",
-        [scan.sha256],
-    ).fetchall()
-    if known:
-        return _settle_duplicate(paths, path, kind, scan, known[0])
+    """Load, reject or settle one inbox file; an unexpected error before the commit rejects it.
 
-    def place(con: duckdb.DuckDBPyConnection) -> _Placement:
-        load_id, loaded_at = _next_load(con)
-        archive_path = paths.archive(kind) / _archive_name(loaded_at, path.name)
-        return _Placement(load_id, loaded_at, archive_path)
+    Whatever goes wrong with one file (a library raising on a strange value, a full disk) must
+    end as that file's rejection, so that it leaves the inbox and never blocks the files after
+    it; nothing of it is in the warehouse, as `_load` commits only at its very end.
+    """
+    sha256 = ""
+    try:
+        scan = readers.scan_bytes(path)
+        sha256 = scan.sha256
+        known = con.execute(
+            "select load_id, archive_path from raw.load_log where sha256 = ? "
+            "order by load_id limit 1",
+            [scan.sha256],
+        ).fetchall()
+        if known:
+            return _settle_duplicate(paths, path, kind, scan, known[0])
 
-    loaded = _load(
-        con, path, kind, scan, settings, file_name=path.name, data_root=paths.root, place=place
-    )
+        def place(con: duckdb.DuckDBPyConnection) -> _Placement:
+            load_id, loaded_at = _next_load(con)
+            archive_path = paths.archive(kind) / _archive_name(loaded_at, path.name)
+            return _Placement(load_id, loaded_at, archive_path)
+
+        loaded = _load(
+            con, path, kind, scan, settings, file_name=path.name, data_root=paths.root, place=place
+        )
+    except WAREHOUSE_FAILURES:
+        raise  # the warehouse itself failed (disk full, damaged file): every file would fail
+    except Exception as error:
+        log = ProblemLog()
+        log.add(_unexpected(error))
+        return _rejected(paths, path, kind, log, sha256=sha256)
     reading = loaded.reading
-    common = {
-        "kind": kind,
-        "file_name": path.name,
-        "sha256": scan.sha256,
-        "encoding": reading.encoding,
-        "extra_columns": reading.extra_columns,
-    }
     placement = loaded.placement
     if not loaded.accepted or placement is None:
-        rejected_path = _reject(paths, path, kind, reading.log)
-        return FileResult(
-            status=REJECTED,
+        return _rejected(
+            paths,
+            path,
+            kind,
+            reading.log,
+            sha256=scan.sha256,
             rows=reading.rows,
-            reason=one_line_reason(reading.log),
-            problems=list(reading.log.listed),
-            problem_count=reading.log.total,
-            rejected_path=rejected_path,
-            **common,
+            encoding=reading.encoding,
+            extra_columns=reading.extra_columns,
         )
-    _archive(path, placement.archive_path)
+    reason = f"loaded {reading.rows} row(s)"
+    try:
+        _archive(path, placement.archive_path)
+    except OSError as error:
+        # The rows are committed: the next run finds the SHA-256 in the load log and finishes
+        # the move (a "recovered" duplicate), so this is still an accepted file.
+        reason += (
+            f"; the move to the archive failed ({readers.plain_error(error)}), the next run "
+            "finishes it"
+        )
     return FileResult(
+        kind=kind,
+        file_name=path.name,
         status=ACCEPTED,
         rows=reading.rows,
-        reason=f"loaded {reading.rows} row(s)",
+        reason=reason,
         archive_path=placement.archive_path,
+        sha256=scan.sha256,
         load_id=placement.load_id,
-        **common,
+        encoding=reading.encoding,
+        extra_columns=reading.extra_columns,
     )
+
+
+# Errors of the warehouse, not of the file: rejecting file after file for them would empty the
+# inbox of good files.
+WAREHOUSE_FAILURES = (duckdb.IOException, duckdb.FatalException)
+
+
+def _rejected(
+    paths: DataPaths,
+    path: Path,
+    kind: str,
+    log: ProblemLog,
+    *,
+    sha256: str,
+    rows: int = 0,
+    encoding: str | None = None,
+    extra_columns: list[str] | None = None,
+) -> FileResult:
+    """Move the file to `rejected/<kind>/` with its errors files, and say so."""
+    result = FileResult(
+        kind=kind,
+        file_name=path.name,
+        status=REJECTED,
+        rows=rows,
+        reason=one_line_reason(log),
+        problems=list(log.listed),
+        problem_count=log.total,
+        sha256=sha256,
+        encoding=encoding,
+        extra_columns=extra_columns or [],
+    )
+    try:
+        result.rejected_path = _reject(paths, path, kind, log)
+    except OSError as error:
+        # The file cannot be moved (permissions, a full disk): it stays where it is, and the
+        # result says so rather than stopping the files after it.
+        result.reason += (
+            f"; it could not be moved to rejected/{kind}/ ({readers.plain_error(error)}) and "
+            "stays in the inbox"
+        )
+    return result
 
 
 def _settle_duplicate(
@@ -582,14 +708,24 @@ def _settle_duplicate(
     )
 
 
-def _waiting_files(folder: Path) -> list[Path]:
-    """Files in an inbox, in name order; hidden files and Excel lock files (`~$...`) wait."""
+WAITING_PREFIXES = (".", "~$")
+SKIPPED_REASON = (
+    "hidden or temporary file (name starts with '.' or '~$': a partial upload or an editor's "
+    "lock file), not loaded; it stays in the inbox"
+)
+
+
+def _inbox_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(files to load, files that wait) in an inbox, each in name order.
+
+    Hidden files and Excel lock files (`~$...`) wait untouched: a partial upload or an open
+    workbook must not be loaded or moved.
+    """
     if not folder.is_dir():
-        return []
-    return sorted(
-        (p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "~$"))),
-        key=lambda p: p.name,
-    )
+        return [], []
+    files = sorted((p for p in folder.iterdir() if p.is_file()), key=lambda p: p.name)
+    waiting = [p for p in files if p.name.startswith(WAITING_PREFIXES)]
+    return [p for p in files if not p.name.startswith(WAITING_PREFIXES)], waiting
 
 
 # --- blocklist ---------------------------------------------------------------------------------
@@ -666,20 +802,23 @@ def ingest_inbox(
     kinds: Sequence[str] | None = None,
     progress: Callable[[FileResult], None] | None = None,
     pii_key: bytes | None = None,
+    accepted_dates: contracts.AcceptedDates = contracts.DEFAULT_ACCEPTED_DATES,
 ) -> list[FileResult]:
     """Load every file waiting in `inbox/<kind>/` (name order per kind) into `raw.<kind>`.
 
     When calls or texts are selected, also replaces `raw.blocklist` from `config/blocklist.csv`
     if that file is present (its result has kind `blocklist`; an absent file leaves the table
-    as it is). One bad file never
-    stops the others. Returns one FileResult per file, in processing order.
+    as it is). One bad file never stops the others: any error while reading, checking or
+    loading a file rejects that file. Hidden and temporary files (`.`, `~$`) stay in the inbox
+    and are reported as `skipped`. Dates outside `accepted_dates` reject their rows. Returns
+    one FileResult per file, in processing order.
     """
     selected = list(KINDS if kinds is None else kinds)
     unknown = [kind for kind in selected if kind not in EXTRACTS]
     if unknown:
         raise ValueError(f"unknown kind(s) {', '.join(unknown)}; expected {', '.join(KINDS)}")
     paths.ensure()
-    settings = _Settings.resolve(paths, pii_key)
+    settings = _Settings.resolve(paths, pii_key, accepted_dates)
     results: list[FileResult] = []
 
     def report(result: FileResult) -> None:
@@ -692,7 +831,10 @@ def ingest_inbox(
         if paths.blocklist.is_file() and BLOCKLISTED_KINDS & set(selected):
             report(load_blocklist(con, paths.blocklist, settings.pii_key))
         for kind in selected:
-            for path in _waiting_files(paths.inbox(kind)):
+            to_load, waiting = _inbox_files(paths.inbox(kind))
+            for path in waiting:
+                report(FileResult(kind, path.name, SKIPPED, reason=SKIPPED_REASON))
+            for path in to_load:
                 report(_ingest_file(con, paths, path, kind, settings))
     return results
 
@@ -729,6 +871,7 @@ def rebuild_from_archive(
     paths: DataPaths,
     progress: Callable[[FileResult], None] | None = None,
     pii_key: bytes | None = None,
+    accepted_dates: contracts.AcceptedDates = contracts.DEFAULT_ACCEPTED_DATES,
 ) -> list[FileResult]:
     """Recreate the raw tables from `archive/` alone, in the original load order.
 
@@ -738,7 +881,7 @@ def rebuild_from_archive(
     (dbt's models) must be rebuilt afterwards. Load ids and load times come out as before.
     """
     paths.ensure()
-    settings = _Settings.resolve(paths, pii_key)
+    settings = _Settings.resolve(paths, pii_key, accepted_dates)
     fresh = paths.warehouse.with_name(paths.warehouse.stem + ".rebuild.duckdb")
     for leftover in (fresh, Path(f"{fresh}.wal")):
         leftover.unlink(missing_ok=True)  # a half-written rebuild of our own, never user data

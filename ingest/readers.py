@@ -17,6 +17,7 @@ import hashlib
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -33,6 +34,11 @@ READ_BLOCK = 1 << 20
 MAX_WORKBOOK_BYTES = 20 * 1024 * 1024
 MAX_WORKBOOK_UNCOMPRESSED = 200 * 1024 * 1024
 MAX_WORKBOOK_RATIO = 200
+MB = 1024 * 1024
+# How much of each XML part is searched for DOCTYPE / ENTITY declarations (they come first).
+DECLARATION_SCAN_BYTES = 64 * 1024
+ENTITY_PROBLEM = "the workbook contains XML entity declarations, which are not allowed in uploads"
+ENTITY_FIX = "re-save it from Excel as .xlsx"
 # The header of a finance file may sit under a few title rows.
 MAX_TITLE_ROWS = 30
 
@@ -50,6 +56,19 @@ class FileRejected(Exception):
     def __init__(self, *problems: Problem) -> None:
         super().__init__("; ".join(p.problem for p in problems))
         self.problems = list(problems)
+
+
+_ABSOLUTE_PATH_RE = re.compile(r"(?:[A-Za-z]:)?(?:[/\\][^/\\\s'\"]+)+[/\\]([^/\\\s'\"]+)")
+
+
+def plain_error(error: BaseException, limit: int = 200) -> str:
+    """An exception's message for an uploader: first line, no server paths, bounded length.
+
+    Library messages quote the absolute path of the file on the server; only its name stays.
+    """
+    lines = str(error).strip().splitlines()
+    text = _ABSOLUTE_PATH_RE.sub(r"\1", lines[0] if lines else "")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def whole_file(problem: str, fix: str) -> FileRejected:
@@ -351,15 +370,50 @@ def check_workbook_container(path: Path, scan: ByteScan) -> None:
         with zipfile.ZipFile(path) as archive:
             entries = archive.infolist()
     except (zipfile.BadZipFile, OSError) as error:
-        raise whole_file(f"the file is not a valid .xlsx workbook ({error})", save_xlsx) from error
+        raise whole_file(
+            f"the file is not a valid .xlsx workbook ({plain_error(error)})", save_xlsx
+        ) from error
     unpacked = sum(entry.file_size for entry in entries)
     packed = max(1, sum(entry.compress_size for entry in entries))
-    if unpacked > MAX_WORKBOOK_UNCOMPRESSED or unpacked / packed > MAX_WORKBOOK_RATIO:
+    # Two checks, and the message names the one that fired: a bomb can stay under the size
+    # limit and still be caught by its compression ratio.
+    if unpacked > MAX_WORKBOOK_UNCOMPRESSED:
         raise whole_file(
-            f"the workbook would unpack to {unpacked / 1e6:.0f} MB, more than the "
-            f"{MAX_WORKBOOK_UNCOMPRESSED / 1e6:.0f} MB allowed (a damaged or hostile file)",
+            f"the workbook would unpack to {unpacked / MB:,.0f} MB, more than the "
+            f"{MAX_WORKBOOK_UNCOMPRESSED / MB:,.0f} MB allowed (a damaged or hostile file)",
             save_xlsx,
         )
+    if unpacked / packed > MAX_WORKBOOK_RATIO:
+        raise whole_file(
+            f"the workbook's compression ratio is {unpacked / packed:,.0f} to 1 (it would unpack "
+            f"from {packed / MB:,.1f} MB to {unpacked / MB:,.0f} MB), more than the "
+            f"{MAX_WORKBOOK_RATIO} to 1 a real workbook has (a decompression bomb or a "
+            "damaged file)",
+            save_xlsx,
+        )
+    _refuse_entity_declarations(path, entries)
+
+
+def _refuse_entity_declarations(path: Path, entries: Sequence[zipfile.ZipInfo]) -> None:
+    """Refuse any XML part with a DOCTYPE or ENTITY declaration (entity bombs, external entities).
+
+    Excel never writes them. A declaration must come before the root element, so the start of
+    each part is enough.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for entry in entries:
+                if not entry.filename.lower().endswith((".xml", ".rels", ".vml")):
+                    continue
+                with archive.open(entry) as part:
+                    start = part.read(DECLARATION_SCAN_BYTES).upper()
+                if b"<!DOCTYPE" in start or b"<!ENTITY" in start:
+                    raise whole_file(ENTITY_PROBLEM, ENTITY_FIX)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as error:
+        raise whole_file(
+            f"the file is not a valid .xlsx workbook ({plain_error(error)})",
+            "open it in Excel and save it again as 'Excel Workbook (.xlsx)'",
+        ) from error
 
 
 def cell_text(value: object) -> str:
@@ -399,7 +453,8 @@ def open_workbook(
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
     except Exception as error:  # openpyxl raises many types for a damaged file
         raise whole_file(
-            f"the workbook cannot be opened ({type(error).__name__}: {error})",
+            f"the workbook cannot be opened, it is damaged or not a real .xlsx workbook "
+            f"({type(error).__name__}: {plain_error(error)})",
             "open it in Excel and save it again as 'Excel Workbook (.xlsx)'",
         ) from error
     try:

@@ -598,7 +598,13 @@ def test_hidden_and_excel_lock_files_wait_untouched(tmp_path):
     paths = data_dir(tmp_path)
     drop(paths, "finance", "~$finance.xlsx", b"owner lock")
     drop(paths, "finance", ".finance.csv.part", b"partial")
-    assert ingest(paths) == []
+    results = ingest(paths)
+    # Reported, so a person who wonders why an upload did nothing finds out, but never moved.
+    assert [(r.file_name, r.status) for r in results] == [
+        (".finance.csv.part", "skipped"),
+        ("~$finance.xlsx", "skipped"),
+    ]
+    assert all("hidden or temporary file" in r.reason for r in results)
     assert sorted(p.name for p in paths.inbox("finance").iterdir()) == [
         ".finance.csv.part",
         "~$finance.xlsx",
