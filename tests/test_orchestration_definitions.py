@@ -12,6 +12,7 @@ import dagster as dg
 import pytest
 
 from orchestration.settings import KINDS, REPO_ROOT, WAREHOUSE_POOL
+from orchestration.translator import O211Translator
 
 pytestmark = pytest.mark.usefixtures("dbt_manifest", "dagster_home")
 
@@ -154,13 +155,9 @@ def test_dbt_asset_descriptions_are_the_yaml_descriptions_without_sql(repository
         and n.get("config", {}).get("materialized") != "ephemeral"
     ]
     assert models
+    translator = O211Translator()
     for model in models:
-        layer = "seeds" if model["resource_type"] == "seed" else None
-        key = next(
-            k
-            for k in graph.get_all_asset_keys()
-            if k.path[-1] == model["name"] and (layer is None or k.path[0] == layer)
-        )
+        key = translator.get_asset_key(model)
         description = graph.get(key).description or ""
         assert "Raw SQL" not in description, key
         assert model["description"].strip(), f"{model['name']} has no YAML description"
