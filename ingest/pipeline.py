@@ -543,12 +543,7 @@ def _reject(paths: DataPaths, path: Path, kind: str, log: ProblemLog) -> Path:
     folder = paths.rejected(kind)
     folder.mkdir(parents=True, exist_ok=True)
     target = _free_name(folder, path.name)
-    summary = summary_text(path.name, kind, log)
-    if target.name != path.name:
-        summary += (
-            f"The name is too long to keep with the endings added here: the file is kept as "
-            f"{target.name!r}, its problems as {target.name}.errors.csv.\n"
-        )
+    summary = summary_text(path.name, kind, log, kept_as=target.name)
     # Reasons first: a reader who sees the rejected file also finds why beside it.
     write_errors_csv(Path(f"{target}.errors.csv"), log.listed)
     Path(f"{target}.errors.txt").write_text(summary, encoding="utf-8")

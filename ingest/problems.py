@@ -102,8 +102,19 @@ def write_errors_csv(path: Path, problems: Sequence[Problem]) -> None:
             )
 
 
-def summary_text(file_name: str, kind: str, log: ProblemLog, *, rejected: bool = True) -> str:
-    """The plain-language summary a finance clerk or an analyst can act on."""
+def summary_text(
+    file_name: str,
+    kind: str,
+    log: ProblemLog,
+    *,
+    rejected: bool = True,
+    kept_as: str | None = None,
+) -> str:
+    """The plain-language summary a finance clerk or an analyst can act on.
+
+    `kept_as`: the name the rejected file was stored under, when it is not `file_name` (taken
+    by an earlier rejection, or too long for the file system once `.errors.csv` is added).
+    """
     verdict = "was NOT loaded" if rejected else "would NOT be loaded"
     lines = [
         f"The file {file_name!r} {verdict} ({kind} extract). Nothing from it was counted.",
@@ -136,8 +147,14 @@ def summary_text(file_name: str, kind: str, log: ProblemLog, *, rejected: bool =
         "the inbox again (or run `o211 check FILE --kind " + kind + "` first).",
     ]
     if rejected:
+        stored = kept_as or file_name
+        if stored != file_name:
+            lines.append(
+                f"The file is kept as {stored!r} (its name was taken, or too long to keep "
+                "with the endings added here)."
+            )
         lines.append(
-            f"The full list is in {file_name}.errors.csv (row numbers as shown in a spreadsheet)."
+            f"The full list is in {stored}.errors.csv (row numbers as shown in a spreadsheet)."
         )
     return "\n".join(lines) + "\n"
 
