@@ -369,8 +369,14 @@ def _outside(
     if not mask.any():
         return []
     if field.type is TS:
-        # The date as written (the timestamp pattern starts with YYYY-MM-DD).
+        # The Toronto date, as the range is read; for an instant beyond the years time-zone
+        # rules cover (converting it raises), the date as written (the pattern starts with it).
         days = cells[mask].str.slice(0, 10)
+        outside = values[mask]
+        zoned = (outside >= _ZONED_FROM) & (outside < _ZONED_UNTIL)
+        if zoned.any():
+            local = outside[zoned].dt.tz_convert(parsing.LOCAL_TIME_ZONE).dt.strftime("%Y-%m-%d")
+            days = local.combine_first(days)
     else:
         stamps = values[mask].to_numpy(dtype="datetime64[us]").astype("datetime64[D]")
         days = pd.Series(np.datetime_as_string(stamps), index=values.index[mask])
@@ -380,6 +386,8 @@ def _outside(
     ]
 
 
+_ZONED_FROM = pd.Timestamp("1800-01-01", tz="UTC")
+_ZONED_UNTIL = pd.Timestamp("9000-01-01", tz="UTC")
 DATED_TYPES = {TS, FieldType.DATE, FieldType.WEB_DATE, FieldType.MONTH}
 
 

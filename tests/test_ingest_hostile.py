@@ -182,7 +182,9 @@ def test_toronto_midnight_is_the_edge_of_the_range_for_timestamps(tmp_path):
     path = tmp_path / "calls.csv"
     before = good_csv("calls", r1={"started_at": "2000-01-01T04:59:59Z", "queued_at": ""})
     path.write_text(before, encoding="utf-8")
-    assert [(p.row, p.column) for p in check_file(path, "calls")] == [(2, "started_at")]
+    (problem,) = check_file(path, "calls")
+    assert (problem.row, problem.column) == (2, "started_at")
+    assert problem.problem == f"date 1999-12-31 {RANGE_MESSAGE}"  # the Toronto date
     first = before.replace("2000-01-01T04:59:59Z", "2000-01-01T05:00:00Z")
     path.write_text(first, encoding="utf-8")
     assert check_file(path, "calls").ok
