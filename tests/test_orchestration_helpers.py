@@ -219,6 +219,13 @@ def test_whole_file_problem_is_quoted_without_row_or_value():
     )[0]
     assert outcome.reason == "the sheet is empty (how to fix: export it again)"
     assert "value" not in plain_words(outcome)
+    row_problem = SimpleNamespace(
+        row=3, column=None, value=None, problem="the row has 6 cells but the header has 5"
+    )
+    outcome = outcomes_for(
+        "web", [_result(kind="web", status="rejected", reason="", problems=[row_problem])]
+    )[0]
+    assert outcome.reason == "row 3: the row has 6 cells but the header has 5"
 
 
 def test_check_descriptions_read_well_for_every_kind():

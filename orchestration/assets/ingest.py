@@ -113,7 +113,7 @@ def describe_problem(problem: Any) -> str:
         where.append(f"row {problem.row}")
     if getattr(problem, "column", None):
         where.append(f"column {problem.column}")
-    if where and getattr(problem, "row", None) is not None:
+    if getattr(problem, "row", None) is not None and getattr(problem, "column", None):
         where.append(f"value {quoted_value(getattr(problem, 'value', None))}")
     prefix = ", ".join(where)
     text = f"{prefix}: {problem.problem}" if prefix else str(problem.problem)
@@ -150,7 +150,7 @@ def problems_table(rejected: Sequence[FileOutcome]) -> str:
                         outcome.file,
                         "" if p.row is None else p.row,
                         p.column or "",
-                        "" if p.row is None else quoted_value(p.value),
+                        quoted_value(p.value) if p.row is not None and p.column else "",
                         p.problem,
                         p.fix,
                     )
