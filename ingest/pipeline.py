@@ -662,7 +662,7 @@ def _rejected(
     )
     try:
         result.rejected_path = _reject(paths, path, kind, log)
-    except OSError as error:
+    except Exception as error:
         # The file cannot be moved (permissions, a full disk): it stays where it is, and the
         # result says so rather than stopping the files after it.
         result.reason += (
@@ -789,6 +789,24 @@ def load_blocklist(con: duckdb.DuckDBPyConnection, path: Path, key: bytes) -> Fi
     )
 
 
+def _guarded_blocklist(con: duckdb.DuckDBPyConnection, path: Path, key: bytes) -> FileResult:
+    """`load_blocklist`, where an unexpected error leaves the list as it was and is reported."""
+    try:
+        return load_blocklist(con, path, key)
+    except WAREHOUSE_FAILURES:
+        raise
+    except Exception as error:
+        problem = _unexpected(error)
+        return FileResult(
+            kind="blocklist",
+            file_name=path.name,
+            status=REJECTED,
+            reason="blocklist not updated: " + problem.problem,
+            problems=[problem],
+            problem_count=1,
+        )
+
+
 # --- entry points ------------------------------------------------------------------------------
 
 
@@ -824,7 +842,7 @@ def ingest_inbox(
     with warehouse.connect(paths.warehouse) as con:
         warehouse.ensure_raw_tables(con)
         if paths.blocklist.is_file() and BLOCKLISTED_KINDS & set(selected):
-            report(load_blocklist(con, paths.blocklist, settings.pii_key))
+            report(_guarded_blocklist(con, paths.blocklist, settings.pii_key))
         for kind in selected:
             to_load, waiting = _inbox_files(paths.inbox(kind))
             for path in waiting:

@@ -292,3 +292,19 @@ def test_text_up_to_the_cap_loads_and_one_more_character_rejects(tmp_path):
         (2, "contact_id"),
         (2, "language"),
     ]
+
+
+def test_an_unexpected_blocklist_error_keeps_the_list_and_the_calls_load(tmp_path, monkeypatch):
+    paths = data_dir(tmp_path)
+    paths.blocklist.parent.mkdir(parents=True, exist_ok=True)
+    paths.blocklist.write_text("number\n416-555-0199\n", encoding="utf-8")
+    drop(paths, "calls", "calls.csv", good_csv("calls"))
+
+    def broken(*args):
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(pipeline, "load_blocklist", broken)
+    results = ingest_inbox(paths, kinds=["calls"], pii_key=KEY)
+    assert [(r.kind, r.status) for r in results] == [("blocklist", REJECTED), ("calls", ACCEPTED)]
+    assert "blocklist not updated" in results[0].reason
+    assert paths.blocklist.is_file()
