@@ -233,13 +233,16 @@ def print_explanation(paths: DataPaths, channel: str, contact_id: str) -> None:
         f"[bold]{channel} contact {contact_id}[/] ({contact.get('local_date')}, fiscal year "
         f"{contact.get('fiscal_year')}); times in Toronto, identities are keyed hashes"
     )
+    # One column per record, one row per field: a call has few segments but many fields, and
+    # this stays readable in an 80-column terminal.
     records = Table(title="Records as loaded (staging: the later file wins per record key)")
     hidden = {"contact_id", "local_date"}
-    columns = [c for c in (evidence.records[0] if evidence.records else {}) if c not in hidden]
-    for column in columns:
-        records.add_column(column, overflow="fold")
-    for record in evidence.records:
-        records.add_row(*(_text(record[c]) for c in columns))
+    fields = [c for c in (evidence.records[0] if evidence.records else {}) if c not in hidden]
+    records.add_column("field", style="bold")
+    for number in range(1, len(evidence.records) + 1):
+        records.add_column(f"record {number}", overflow="fold")
+    for field in fields:
+        records.add_row(field, *(_text(record[field]) for record in evidence.records))
     console.print(records)
 
     if channel == "calls":

@@ -248,11 +248,16 @@ def test_run_log_says_in_plain_words_what_happened():
     accepted = FileOutcome("finance", "a.xlsx", "accepted", 1200, "")
     rejected = FileOutcome("finance", "b.xlsx", "rejected", 0, "2 problems", "/x/b.xlsx.errors.txt")
     duplicate = FileOutcome("finance", "c.xlsx", "duplicate", 0, "same bytes as a.xlsx")
+    skipped = FileOutcome("finance", "~$d.xlsx", "skipped", 0, "temporary file, not loaded")
     assert plain_words(accepted).startswith("ACCEPTED: finance file a.xlsx was loaded (1,200")
     assert "REJECTED" in plain_words(rejected) and "/x/b.xlsx.errors.txt" in plain_words(rejected)
     assert plain_words(duplicate).startswith("ALREADY LOADED")
-    metadata = ingest_metadata([accepted, rejected, duplicate])
-    assert (metadata["accepted"], metadata["rejected"], metadata["duplicate"]) == (1, 1, 1)
+    assert plain_words(skipped) == (
+        "SKIPPED: finance file ~$d.xlsx stays in the inbox. temporary file, not loaded"
+    )
+    metadata = ingest_metadata([accepted, rejected, duplicate, skipped])
+    counts = ("accepted", "rejected", "duplicate", "skipped")
+    assert tuple(metadata[status] for status in counts) == (1, 1, 1, 1)
     assert metadata["rows_loaded"] == 1200
 
 

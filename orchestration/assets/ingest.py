@@ -56,7 +56,7 @@ class FileOutcome:
 
     kind: str
     file: str
-    status: str  # accepted, rejected or duplicate
+    status: str  # accepted, rejected, duplicate or skipped
     rows: int
     reason: str
     errors_file: str | None = None
@@ -204,6 +204,7 @@ def ingest_metadata(outcomes: Sequence[FileOutcome]) -> dict[str, Any]:
         "accepted": count("accepted"),
         "rejected": count("rejected"),
         "duplicate": count("duplicate"),
+        "skipped": count("skipped"),
         "reasons": dg.MetadataValue.md(
             "\n".join(f"- `{o.file}`: {o.reason}" for o in outcomes if o.reason) or "none"
         ),
@@ -217,6 +218,8 @@ def plain_words(outcome: FileOutcome) -> str:
         return f"ACCEPTED: {kind} file {outcome.file} was loaded ({outcome.rows:,} rows)."
     if outcome.status == "duplicate":
         return f"ALREADY LOADED: {kind} file {outcome.file} has the same content as a loaded file."
+    if outcome.status == "skipped":
+        return f"SKIPPED: {kind} file {outcome.file} stays in the inbox. {outcome.reason}"
     first = f" {problems_text(outcome)}" if outcome.problems else ""
     where = f" Every problem is listed in {outcome.errors_file}." if outcome.errors_file else ""
     return (
