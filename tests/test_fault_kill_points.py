@@ -13,7 +13,6 @@ directory and Dagster instance) to fit CI on two cores.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,8 +23,9 @@ import pytest
 from ingest.pipeline import SLOW_FOR_TESTS_ENV
 from ingest.sample import write_sample
 from tests.fault.harness import (
-    FAULT_SITE,
+    ARCHIVE_NAME_ENV,
     FISCAL_YEAR,
+    PAUSE_BEFORE_ARCHIVE_ENV,
     PAUSE_BEFORE_PUBLISH_ENV,
     SAMPLE_SCALE,
     SAMPLE_SEED,
@@ -36,6 +36,8 @@ from tests.fault.harness import (
     archived_at_least,
     dbt_writing,
     deliver,
+    fault_env,
+    fault_reached,
     files_in,
     held,
     kill_when,
@@ -43,7 +45,6 @@ from tests.fault.harness import (
     load_problems,
     outbox_problems,
     reference_run,
-    report_temp_file,
     run_o211,
     stage_csv_rows,
     start_o211,
@@ -98,17 +99,20 @@ def between_temp_and_rename(workspace: Workspace, _kill: Kill) -> bool:
     return any(folder.glob(".tmp-*")) and not (folder / "manifest.json").exists()
 
 
+def committed_not_moved(workspace: Workspace, _kill: Kill) -> bool:
+    """The pause after the commit began and the file had not moved yet."""
+    return (
+        workspace.fault_reached.exists()
+        and (workspace.paths.inbox("surveys") / SURVEYS_COMMITTED_NOT_MOVED).exists()
+    )
+
+
 def slow_ingest(seconds: float) -> dict[str, str]:
     return {SLOW_FOR_TESTS_ENV: str(seconds)}
 
 
-def paused_publish(seconds: float) -> dict[str, str]:
-    existing = os.environ.get("PYTHONPATH", "")
-    return {
-        PAUSE_BEFORE_PUBLISH_ENV: str(seconds),
-        "PYTHONPATH": os.pathsep.join(p for p in (str(FAULT_SITE), existing) if p),
-    }
-
+# The fourth monthly survey file: killed after its load committed, before its move to archive/.
+SURVEYS_COMMITTED_NOT_MOVED = "surveys_2025-07.csv"
 
 KILL_POINTS = (
     KillPoint(
@@ -121,13 +125,15 @@ KILL_POINTS = (
         extra_env=slow_ingest(0.2),
     ),
     KillPoint(
-        "ingest_surveys",
+        "ingest_surveys_committed",
         start_from="before_surveys",
         deliver=("surveys", "web", "finance"),
         command=("run",),
-        marker=lambda w: archived_at_least(w.paths, "surveys", 4),
-        landed=mid_kind("surveys"),
-        extra_env=slow_ingest(0.3),
+        marker=fault_reached,
+        landed=committed_not_moved,
+        extra_env=fault_env(
+            **{PAUSE_BEFORE_ARCHIVE_ENV: "120", ARCHIVE_NAME_ENV: SURVEYS_COMMITTED_NOT_MOVED}
+        ),
     ),
     KillPoint(
         "ingest_finance_workbook",
@@ -153,9 +159,9 @@ KILL_POINTS = (
         start_from="built",
         deliver=(),
         command=("report", "--fiscal-year", FISCAL_YEAR, "--stage", "Q2"),
-        marker=lambda w: report_temp_file(w.paths, FISCAL_YEAR),
+        marker=fault_reached,
         landed=between_temp_and_rename,
-        extra_env=paused_publish(60.0),
+        extra_env=fault_env(**{PAUSE_BEFORE_PUBLISH_ENV: "120"}),
     ),
 )
 POINTS = {point.name: point for point in KILL_POINTS}
@@ -245,6 +251,12 @@ def test_the_kills_interrupted_running_work(kill_outcomes: dict[str, Future[Outc
     """Guard against a harness that silently kills finished processes: every command was still
     running when killed, and nearly every kill hit the step it aimed at."""
     outcomes = {name: future.result() for name, future in kill_outcomes.items()}
+    for name, o in outcomes.items():  # shown with -s or -rA: where each kill landed
+        print(
+            f"{name}: killed after {o.kill.seconds:.1f}s, marker seen {o.kill.marker_seen}, "
+            f"interrupted {o.kill.interrupted}, in its step {o.landed}, "
+            f"{len(o.kill.processes)} process(es)"
+        )
     finished_first = [name for name, o in outcomes.items() if not o.kill.interrupted]
     assert finished_first == [], f"these commands finished before the kill: {finished_first}"
     missed = [name for name, o in outcomes.items() if not o.landed]

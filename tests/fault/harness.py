@@ -38,7 +38,12 @@ STAGES = ("Q2", "Q3", "final")
 SAMPLE_SCALE = 0.05
 SAMPLE_SEED = 11
 PII_KEY = "fault-tests-fixed-pii-key"
+# Fault injection read by `tests/fault/site/sitecustomize.py` in the child processes only.
 PAUSE_BEFORE_PUBLISH_ENV = "O211_FAULT_PAUSE_BEFORE_PUBLISH"
+PAUSE_BEFORE_ARCHIVE_ENV = "O211_FAULT_PAUSE_BEFORE_ARCHIVE"
+ARCHIVE_NAME_ENV = "O211_FAULT_ARCHIVE_NAME"
+REACHED_ENV = "O211_FAULT_REACHED"
+FAULT_ENVS = (PAUSE_BEFORE_PUBLISH_ENV, PAUSE_BEFORE_ARCHIVE_ENV, ARCHIVE_NAME_ENV, REACHED_ENV)
 FAULT_SITE = Path(__file__).resolve().parent / "site"
 COMMAND_TIMEOUT = 600.0
 REPORT_NAME_PREFIX = "ON211_ServiceDataSchedule_"
@@ -77,6 +82,11 @@ class Workspace:
     def scratch(self) -> Path:
         return self.root / "tmp"
 
+    @property
+    def fault_reached(self) -> Path:
+        """Written by an injected pause when it begins (see `fault_env`)."""
+        return self.root / "fault-reached"
+
     @classmethod
     def from_data(cls, root: Path, data: Path) -> Workspace:
         """A new workspace whose data directory is a copy of `data` (fresh Dagster instance)."""
@@ -94,7 +104,7 @@ class Workspace:
         base = {
             k: v
             for k, v in os.environ.items()
-            if k not in (SLOW_FOR_TESTS_ENV, PAUSE_BEFORE_PUBLISH_ENV, "O211_DEBUG")
+            if k not in (SLOW_FOR_TESTS_ENV, "O211_DEBUG", *FAULT_ENVS)
         }
         return {
             **base,
@@ -103,6 +113,7 @@ class Workspace:
             "O211_PII_KEY": PII_KEY,
             "TMPDIR": str(self.scratch),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            REACHED_ENV: str(self.fault_reached),
             **(extra or {}),
         }
 
@@ -255,8 +266,14 @@ def dbt_writing(scratch: Path, layer: str) -> Marker:
     return lambda: any(scratch.glob(f"o211-dbt-target-*/run/*/models/{layer}/*.sql"))
 
 
-def report_temp_file(paths: DataPaths, fiscal_year: str) -> Marker:
-    return lambda: any((paths.outbox / fiscal_year).glob(".tmp-*"))
+def fault_env(**settings: str) -> dict[str, str]:
+    """Environment that loads the fault-injection `sitecustomize` with these settings."""
+    existing = os.environ.get("PYTHONPATH", "")
+    return {**settings, "PYTHONPATH": os.pathsep.join(p for p in (str(FAULT_SITE), existing) if p)}
+
+
+def fault_reached(workspace: Workspace) -> Marker:
+    return workspace.fault_reached.exists
 
 
 def held(marker: Marker, seconds: float) -> Marker:
@@ -415,6 +432,14 @@ def load_problems(paths: DataPaths, sample: list[SampleFile]) -> list[str]:
                 f"select _source_sha256, count(*) from raw.{kind} group by 1"
             ).fetchall():
                 raw_rows[sha] = raw_rows.get(sha, 0) + count
+        archived = con.execute(
+            "select file_name, sha256, archive_path from raw.load_log"
+        ).fetchall()
+    for name, sha, archive_path in archived:
+        # A rebuild reads exactly these paths: each must hold the bytes that were loaded.
+        target = paths.root / archive_path
+        if not target.is_file() or sha256_of(target) != sha:
+            problems.append(f"{name}: load_log archive_path {archive_path} missing or different")
     logged = Counter(sha for _kind, sha, _rows in log)
     problems += [f"load_log has {n} rows for {sha}" for sha, n in logged.items() if n != 1]
     logged_rows = {sha: rows for _kind, sha, rows in log}
