@@ -51,7 +51,9 @@ latest_anchor as (
             order by started_at
             range between unbounded preceding and current row
         ) as latest_anchor_started_at,
-        arg_max(contact_id, started_at) filter (where is_anchor) over (
+        -- two anchors at the same instant: the greater contact_id, so every build names the same
+        arg_max(contact_id, struct_pack(started_at := started_at, contact_id := contact_id))
+        filter (where is_anchor) over (
             partition by caller_key
             order by started_at
             range between unbounded preceding and current row

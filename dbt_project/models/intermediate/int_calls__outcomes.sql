@@ -1,9 +1,39 @@
 -- rules.md "Calls: outcome, first match wins". Every step is a flag of its own, so a reader can
 -- see every rule a call matched; the outcome is the first step that matched.
+-- Incremental: a call's outcome depends on its rolled-up row, its burst row, whether its caller
+-- is blocklisted and the rule vars. A build after new loads works again the calls from those
+-- loads, every call whose stored burst or blocklist flags no longer match (a new call can put
+-- a caller's older calls in a burst, or take them out; the blocklist is replaced at each
+-- ingest), and every call when the rules changed.
+{{ config(
+    materialized='incremental',
+    unique_key='contact_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+) }}
 with
 
 calls as (
     select * from {{ ref('int_calls__rolled_up') }}
+    {% if is_incremental() %}
+    where
+        load_id > {{ loads_worked_up_to() }}
+        or {{ rules_changed_since_stored('rules_in_force') }}
+        or contact_id in (
+            select stored.contact_id
+            from {{ this }} as stored
+            left join {{ ref('int_calls__autodialer_bursts') }} as current_bursts
+                on stored.contact_id = current_bursts.contact_id
+            left join {{ ref('stg_raw__blocklist') }} as current_blocklist
+                on stored.caller_hash = current_blocklist.number_hash
+            where
+                stored.in_burst is distinct from coalesce(current_bursts.in_burst, false)
+                or stored.burst_anchor_contact_id
+                is distinct from current_bursts.burst_anchor_contact_id
+                or stored.is_blocklisted
+                is distinct from (current_blocklist.number_hash is not null)
+        )
+    {% endif %}
 ),
 
 bursts as (

@@ -1,13 +1,43 @@
 -- rules.md "From segments to calls" and "Caller identity": one call per contact_id however many
 -- transfers it had; a withheld caller is its own caller on every call, never grouped.
+-- Incremental: a build after new loads works again each contact with a segment from those loads
+-- (a call depends on its own segments alone), and every call when a rule var or the disposition
+-- seed changed; load_id and rules_in_force are stored for that and for int_calls__outcomes.
+{{ config(
+    materialized='incremental',
+    unique_key='contact_id',
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+) }}
+{% set rules_in_force_sql %}
+    select
+        md5(
+            {{ rules_vars_text() }}
+            || coalesce(string_agg(code || '=' || category, ';' order by code, category), '')
+        ) as fingerprint
+    from {{ ref('disposition_categories') }}
+{% endset %}
 with
 
 segments as (
     select * from {{ ref('stg_raw__calls') }}
+    {% if is_incremental() %}
+    where
+        contact_id in (
+            select newer.contact_id
+            from {{ ref('stg_raw__calls') }} as newer
+            where newer.load_id > {{ loads_worked_up_to() }}
+        )
+        or {{ rules_changed_since_stored(rules_in_force_sql) }}
+    {% endif %}
 ),
 
 disposition_categories as (
     select * from {{ ref('disposition_categories') }}
+),
+
+rules_in_force as (
+    {{ rules_in_force_sql }}
 ),
 
 categorised as (
@@ -45,6 +75,7 @@ rolled_up as (
         ) as caller_hash,
         first(queue order by started_at, segment_id) as queue,
         min(category_precedence) as category_precedence,
+        max(load_id) as load_id,
         coalesce(
             list_sort(list_distinct(list(disposition_code) filter (where is_unmapped))),
             cast([] as varchar[])
@@ -81,7 +112,10 @@ final as (
         queued_at,
         answered_at,
         ended_at,
-        {{ local_date('started_at') }} as local_date
+        {{ local_date('started_at') }} as local_date,
+        -- lineage: the newest load among the call's segments, and the rules it was worked with
+        load_id,
+        (select rules_in_force.fingerprint from rules_in_force) as rules_in_force
     from rolled_up
 )
 
