@@ -37,6 +37,7 @@ from exports.versions import (
     report_stem,
     report_value,
     rule_record,
+    set_aside_unlisted,
     sha256_file,
     source_record,
     write_new_file,
@@ -130,6 +131,16 @@ def write_report(
         return _write_locked(data, folder, version_label, generated_at)
 
 
+def _set_aside_note(moved: list[Path]) -> str:
+    if not moved:
+        return ""
+    names = ", ".join(path.name for path in moved)
+    return (
+        f" (files of an interrupted earlier run, never listed as a version, moved to "
+        f"{moved[0].parent.name}/: {names})"
+    )
+
+
 def _write_locked(
     data: ReportData, folder: Path, version_label: str, generated_at: datetime
 ) -> ReportResult:
@@ -138,6 +149,7 @@ def _write_locked(
     for leftover in folder.glob(".tmp-*"):
         leftover.unlink(missing_ok=True)
     manifest = load_manifest(folder, fiscal_year)
+    set_aside = set_aside_unlisted(folder, manifest, fiscal_year)
     previous = latest_version(manifest, stage)
     inputs_fp = inputs_fingerprint(data.sources, data.rules_fingerprint)
     figures_fp = figures_fingerprint(data)
@@ -152,10 +164,11 @@ def _write_locked(
             figures=_figures(data),
             fingerprint=inputs_fp,
             figures_fingerprint=figures_fp,
-            reason=f"figures and inputs unchanged since v{previous['version']}",
+            reason=f"figures and inputs unchanged since v{previous['version']}"
+            + _set_aside_note(set_aside),
         )
 
-    version = next_version_number(folder, manifest, fiscal_year, stage)
+    version = next_version_number(manifest, stage)
     inputs = input_changes(previous, data) if previous else []
     changes = element_changes(previous, data, inputs, version_label) if previous else []
     info = VersionInfo(
@@ -207,7 +220,7 @@ def _write_locked(
         figures=_figures(data),
         fingerprint=inputs_fp,
         figures_fingerprint=figures_fp,
-        reason=_reason(version, changes, inputs, data),
+        reason=_reason(version, changes, inputs, data) + _set_aside_note(set_aside),
     )
 
 

@@ -175,21 +175,40 @@ def latest_version(manifest: dict[str, Any], stage: str) -> dict[str, Any] | Non
     return versions[-1] if versions else None
 
 
-def next_version_number(
-    folder: Path, manifest: dict[str, Any], fiscal_year: str, stage: str
-) -> int:
-    """One more than any version listed or lying on disk.
+def next_version_number(manifest: dict[str, Any], stage: str) -> int:
+    """One more than the last version the manifest lists (the manifest is the commit point)."""
+    return max((v["version"] for v in stage_versions(manifest, stage)), default=0) + 1
 
-    A file on disk but not in the manifest is left by a crash between writing the files and the
-    manifest; it is never reused or overwritten, so its number is skipped.
+
+INCOMPLETE_FOLDER = ".incomplete"
+
+
+def set_aside_unlisted(folder: Path, manifest: dict[str, Any], fiscal_year: str) -> list[Path]:
+    """Move report files that no manifest entry lists into `.incomplete/`, and say which.
+
+    Such a file was left by a crash between publishing a version's files and its manifest entry:
+    it never became a version, so it must not sit in the outbox looking like one. It is kept, not
+    deleted, and its number is free for the next complete version.
     """
-    highest = max((v["version"] for v in stage_versions(manifest, stage)), default=0)
-    prefix = f"ON211_ServiceDataSchedule_{fiscal_year}_{stage}_v"
-    for path in folder.glob(prefix + "*"):
-        number = path.name[len(prefix) :].split(".", 1)[0]
-        if number.isdigit():
-            highest = max(highest, int(number))
-    return highest + 1
+    listed = {
+        record["name"] for entry in manifest["versions"] for record in entry["files"].values()
+    }
+    moved = []
+    for path in sorted(folder.glob(f"ON211_ServiceDataSchedule_{fiscal_year}_*")):
+        if path.name in listed or not path.is_file():
+            continue
+        target_folder = folder / INCOMPLETE_FOLDER
+        target_folder.mkdir(exist_ok=True)
+        target = target_folder / path.name
+        suffix = 2
+        while target.exists():
+            target = target_folder / f"{path.name}.{suffix}"
+            suffix += 1
+        os.replace(path, target)
+        moved.append(target)
+    if moved:
+        _fsync_directory(folder)
+    return moved
 
 
 # --- atomic writes --------------------------------------------------------------------------

@@ -138,14 +138,21 @@ def test_never_overwrites_a_file(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == [target], "no temp file left behind"
 
 
-def test_a_stray_file_is_skipped_not_overwritten(data_paths: DataPaths) -> None:
+def test_an_unlisted_file_is_set_aside_not_overwritten(data_paths: DataPaths) -> None:
     write(data_paths)
-    stray = data_paths.outbox / FISCAL_YEAR / "ON211_ServiceDataSchedule_2025-26_Q2_v2.xlsx"
+    folder = data_paths.outbox / FISCAL_YEAR
+    stray = folder / "ON211_ServiceDataSchedule_2025-26_Q2_v2.xlsx"
     stray.write_bytes(b"left by a crash before the manifest was written")
     build_marts(data_paths.warehouse, corrected_calls())
     result = write(data_paths)
-    assert result.version == 3
-    assert stray.read_bytes() == b"left by a crash before the manifest was written"
+    # The crashed attempt never became a version: its number is reused by the complete v2.
+    assert result.version == 2
+    assert ".incomplete/" in result.reason and stray.name in result.reason
+    kept = folder / ".incomplete" / stray.name
+    assert kept.read_bytes() == b"left by a crash before the manifest was written"
+    listed = {r["name"] for v in manifest(data_paths)["versions"] for r in v["files"].values()}
+    on_disk = {p.name for p in folder.glob("ON211_*")}
+    assert on_disk == listed, "every report file in the outbox is a listed version"
 
 
 def test_a_crash_while_building_leaves_the_old_state(
@@ -179,7 +186,9 @@ def test_a_crash_before_the_manifest_keeps_the_old_manifest(
         write(data_paths)
     assert manifest(data_paths) == old_manifest
     monkeypatch.undo()
-    assert write(data_paths).version == 3, "the unlisted v2 files are never reused"
+    result = write(data_paths)
+    assert result.version == 2, "the unlisted v2 files were never a version"
+    assert (data_paths.outbox / FISCAL_YEAR / ".incomplete").is_dir()
 
 
 def test_due_stages(data_paths: DataPaths) -> None:
