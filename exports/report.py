@@ -16,11 +16,11 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from exports.csv_export import csv_bytes
 from exports.marts import ReportData, read_all_report_data, read_report_data
 from exports.versions import (
+    MANIFEST_NAME,
     ElementChange,
     InputChange,
     describe_change,
@@ -42,10 +42,8 @@ from exports.versions import (
     source_record,
     write_new_file,
 )
-from exports.workbook import VersionInfo, build_workbook, workbook_bytes
+from exports.workbook import TORONTO, VersionInfo, build_workbook, workbook_bytes
 from orchestration.settings import DataPaths
-
-TORONTO = ZoneInfo("America/Toronto")
 
 
 @dataclass(frozen=True)
@@ -209,7 +207,7 @@ def _write_locked(
             "rules_config": [rule_record(r) for r in data.rules],
         }
     )
-    replace_file(folder / "manifest.json", manifest_bytes(manifest))
+    replace_file(folder / MANIFEST_NAME, manifest_bytes(manifest))
     return ReportResult(
         status="written",
         fiscal_year=fiscal_year,
