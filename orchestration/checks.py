@@ -9,6 +9,7 @@ from datetime import date
 
 import dagster as dg
 
+from exports.marts import OUTCOMES
 from orchestration.resources import Warehouse
 from orchestration.settings import WAREHOUSE_POOL
 
@@ -16,16 +17,6 @@ OUTCOME_AUDIT = dg.AssetKey(["marts", "outcome_audit"])
 COMPLETENESS_GAPS = dg.AssetKey(["marts", "completeness_gaps"])
 CONTACT_CHANNELS = ("calls", "chats", "emails", "texts")
 COMPLETENESS_CHANNELS = ("calls", "chats", "emails", "texts", "web")
-OUTCOMES = (
-    "counted",
-    "abandoned",
-    "short_abandon",
-    "not_offered",
-    "test",
-    "spam",
-    "auto_dialer",
-    "static",
-)
 DATES_SHOWN = 5
 
 
