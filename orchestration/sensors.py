@@ -4,12 +4,12 @@ Sensors never open the DuckDB file (that would block dbt): the inbox sensors onl
 and the restatement sensor reads what the build recorded in Dagster's own event log.
 """
 
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 
+from exports.versions import sha256_file as file_sha256
 from orchestration.assets.reports import REPORT_KEY
 from orchestration.jobs import ingest_kind_jobs, reports_job
 from orchestration.settings import KINDS, DataPaths
@@ -26,14 +26,6 @@ def waiting_files(folder: Path) -> list[Path]:
         (p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "~$"))),
         key=lambda p: p.name,
     )
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def inbox_run_key(kind: str, sha256: str) -> str:
