@@ -72,13 +72,17 @@ def _manifest_figures(data: ReportData) -> dict[str, str | None]:
     return {row.element: format_value(row.value, row.unit) or None for row in data.schedule}
 
 
-def _is_current(entry: dict[str, Any] | None, data: ReportData) -> bool:
+def _is_current(entry: dict[str, Any] | None, figures_fp: str, inputs_fp: str) -> bool:
     return (
         entry is not None
-        and entry.get("figures_fingerprint") == figures_fingerprint(data)
-        and entry.get("inputs_fingerprint")
-        == inputs_fingerprint(data.sources, data.rules_fingerprint)
+        and entry.get("figures_fingerprint") == figures_fp
+        and entry.get("inputs_fingerprint") == inputs_fp
     )
+
+
+def _fingerprints(data: ReportData) -> tuple[str, str]:
+    """(figures, inputs) fingerprints: what a version is compared by."""
+    return figures_fingerprint(data), inputs_fingerprint(data.sources, data.rules_fingerprint)
 
 
 @contextmanager
@@ -149,9 +153,8 @@ def _write_locked(
     manifest = load_manifest(folder, fiscal_year)
     set_aside = set_aside_unlisted(folder, manifest, fiscal_year)
     previous = latest_version(manifest, stage)
-    inputs_fp = inputs_fingerprint(data.sources, data.rules_fingerprint)
-    figures_fp = figures_fingerprint(data)
-    if previous is not None and _is_current(previous, data):
+    figures_fp, inputs_fp = _fingerprints(data)
+    if previous is not None and _is_current(previous, figures_fp, inputs_fp):
         return ReportResult(
             status="unchanged",
             fiscal_year=fiscal_year,
@@ -235,6 +238,6 @@ def due_stages(paths: DataPaths, today: date | None = None) -> list[tuple[str, s
         fiscal_year, stage = data.stage.fiscal_year, data.stage.stage
         if fiscal_year not in manifests:
             manifests[fiscal_year] = load_manifest(paths.outbox / fiscal_year, fiscal_year)
-        if not _is_current(latest_version(manifests[fiscal_year], stage), data):
+        if not _is_current(latest_version(manifests[fiscal_year], stage), *_fingerprints(data)):
             due.append((fiscal_year, stage))
     return due
