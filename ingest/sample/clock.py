@@ -6,7 +6,7 @@ formatted quickly; the America/Toronto offset is looked up once per hour of the 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo
 
@@ -86,7 +86,3 @@ class Clock:
 
     def local_date(self, instant: int) -> date:
         return datetime.fromtimestamp(instant, TORONTO).date()
-
-
-def utc_datetime(instant: int) -> datetime:
-    return datetime.fromtimestamp(instant, UTC)
