@@ -420,8 +420,7 @@ class _Placement:
 @dataclass
 class _Loaded:
     reading: _Reading
-    placement: _Placement | None
-    accepted: bool
+    placement: _Placement | None  # None: the file was not accepted
 
 
 def _load(
@@ -455,7 +454,7 @@ def _load(
             if settings.pause_seconds:
                 time.sleep(settings.pause_seconds)
         if reading.log:
-            return _Loaded(reading, None, accepted=False)
+            return _Loaded(reading, None)
         first, last = dates.dates()
         con.begin()
         try:
@@ -485,7 +484,7 @@ def _load(
             raise
     finally:
         _drop_staging(con, kind)
-    return _Loaded(reading, placement, accepted=True)
+    return _Loaded(reading, placement)
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -596,7 +595,7 @@ def _ingest_file(
         return _rejected(paths, path, kind, log, sha256=sha256)
     reading = loaded.reading
     placement = loaded.placement
-    if not loaded.accepted or placement is None:
+    if placement is None:
         return _rejected(
             paths,
             path,
@@ -947,7 +946,7 @@ def _reload(
         place=lambda _: _Placement(load_id, archived.loaded_at, archived.path),
     )
     reading = loaded.reading
-    ok = loaded.accepted
+    ok = loaded.placement is not None
     return FileResult(
         kind=archived.kind,
         file_name=archived.original_name,
