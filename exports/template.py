@@ -6,14 +6,20 @@ import csv
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from exports.safety import set_text
 from exports.versions import replace_file
-from exports.workbook import LINE_HEIGHT, workbook_bytes, wrapped_lines
+from exports.workbook import (
+    HEADER_FILL,
+    HEADER_FONT,
+    LINE_HEIGHT,
+    workbook_bytes,
+    wrapped_lines,
+)
 from orchestration.settings import DBT_PROJECT_DIR
 
 HEADERS = ("period", "account", "description", "funding_source", "amount")
@@ -109,8 +115,8 @@ def _print_setup(ws: Worksheet) -> None:
 def _header(ws: Worksheet, headers: tuple[str, ...]) -> None:
     for column, heading in enumerate(headers, start=1):
         cell = set_text(ws.cell(row=1, column=column), heading)
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="D9E1F2")
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
 
 
 def write_finance_template(path: Path, funding_sources: list[str]) -> Path:
