@@ -12,9 +12,9 @@
 
 -- the newest load already worked in by this incremental model (-1 when it has none, or when the
 -- stored table predates the column, so everything is worked again)
-{% macro loads_worked_up_to(column='load_id') -%}
-{%- if column in stored_columns() -%}
-(select coalesce(max({{ column }}), -1) from {{ this }})
+{% macro loads_worked_up_to() -%}
+{%- if 'load_id' in stored_columns() -%}
+(select coalesce(max(load_id), -1) from {{ this }})
 {%- else -%}
 -1
 {%- endif -%}
