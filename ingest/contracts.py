@@ -441,13 +441,13 @@ def type_chunk(
             for row, reason in reasons[bad].items():
                 problems.append(Problem(int(row), field.name, cells[row], reason, MONEY_FIX))
         elif field.type is FieldType.PHONE:
-            values, bad = identity.normalise_phones(cells), None
+            values = identity.normalise_phones(cells)
         elif field.type is FieldType.EMAIL:
-            values, bad = identity.normalise_emails(cells), None
+            values = identity.normalise_emails(cells)
         elif field.type is FieldType.VISITOR:
-            values, bad = identity.normalise_visitor_ids(cells), None
+            values = identity.normalise_visitor_ids(cells)
         else:
-            values, bad = cells.where(~blank, None).astype(TEXT), None
+            values = cells.where(~blank, None).astype(TEXT)
         typed[column] = values
     frame = pd.DataFrame(typed, index=text.index)
     if extract.ended_not_before:
@@ -473,8 +473,8 @@ def _schema_problems(
         cases = errors.failure_cases
     else:
         return []
-    by_target = {f.column: f for f in EXTRACTS[kind].fields if f.column}
     extract = EXTRACTS[kind]
+    by_target = {f.column: f for f in extract.fields if f.column}
     problems: list[Problem] = []
     for case in cases.itertuples(index=False):
         check = str(case.check)
