@@ -8,6 +8,7 @@ the same fiscal year cannot interleave.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import importlib.metadata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,7 +39,6 @@ from exports.versions import (
     report_value,
     rule_record,
     set_aside_unlisted,
-    sha256_file,
     source_record,
     write_new_file,
 )
@@ -199,8 +199,8 @@ def _write_locked(
             "generated_at": generated_at.astimezone(TORONTO).isoformat(),
             "product_version": version_label,
             "files": {
-                "xlsx": {"name": xlsx_path.name, "sha256": sha256_file(xlsx_path)},
-                "csv": {"name": csv_path.name, "sha256": sha256_file(csv_path)},
+                "xlsx": {"name": xlsx_path.name, "sha256": hashlib.sha256(xlsx_data).hexdigest()},
+                "csv": {"name": csv_path.name, "sha256": hashlib.sha256(csv_data).hexdigest()},
             },
             "figures": _manifest_figures(data),
             "figures_fingerprint": figures_fp,
