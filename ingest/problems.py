@@ -48,15 +48,12 @@ class ProblemLog:
     def __init__(self) -> None:
         self.listed: list[Problem] = []
         self.counts: Counter[tuple[str | None, str]] = Counter()
-        self.rows: set[int] = set()
         self._fixes: dict[tuple[str | None, str], str] = {}
 
     def add(self, problem: Problem) -> None:
         key = (problem.column, problem.problem)
         self.counts[key] += 1
         self._fixes.setdefault(key, problem.fix)
-        if problem.row is not None and len(self.rows) < MAX_PROBLEMS_LISTED:
-            self.rows.add(problem.row)
         if len(self.listed) < MAX_PROBLEMS_LISTED:
             self.listed.append(problem)
 
