@@ -79,12 +79,10 @@ def test_a_file_that_cannot_be_moved_is_reported_and_the_run_goes_on(tmp_path, m
     drop(paths, "calls", "calls_a_header_only.csv", good_csv("calls").splitlines()[0] + "\n")
     drop(paths, "calls", "calls_b_good.csv", good_csv("calls", first=10))
 
-    def refuse(path, kind, log, *args):
+    def refuse(*args):
         raise PermissionError(13, "Permission denied", str(paths.rejected("calls")))
 
-    monkeypatch.setattr(
-        pipeline, "_reject", lambda paths_, path, kind, log: refuse(path, kind, log)
-    )
+    monkeypatch.setattr(pipeline, "_reject", refuse)
     bad, good = ingest(paths)
     assert bad.status == REJECTED and bad.rejected_path is None
     assert "stays in the inbox" in bad.reason and str(paths.root) not in bad.reason
