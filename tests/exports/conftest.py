@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from exports.report import ReportResult, write_report
 from orchestration.settings import DBT_PROJECT_DIR, DataPaths
 
 FISCAL_YEAR = "2025-26"
@@ -24,6 +25,11 @@ STAGES = {
     "final": ("final", date(2025, 4, 1), date(2026, 3, 31)),
 }
 QUARTER_ENDS = (date(2025, 6, 30), date(2025, 9, 30), date(2025, 12, 31), date(2026, 3, 31))
+NOW = datetime(2025, 10, 5, 14, 30, tzinfo=UTC)
+
+
+def write(paths: DataPaths, stage: str = "Q2") -> ReportResult:
+    return write_report(paths, FISCAL_YEAR, stage, product_version="9.9.9", now=NOW)
 
 
 def seed_elements() -> list[dict[str, str]]:

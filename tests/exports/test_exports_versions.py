@@ -15,13 +15,7 @@ from exports.marts import ReportDataMissing
 from exports.report import due_stages, write_report
 from exports.versions import VersionConflict, sha256_file, write_new_file
 from orchestration.settings import DataPaths
-from tests.exports.conftest import FISCAL_YEAR, MartSpec, build_marts
-
-NOW = datetime(2025, 10, 5, 14, 30, tzinfo=UTC)
-
-
-def write(paths: DataPaths, stage: str = "Q2") -> exports.report.ReportResult:
-    return write_report(paths, FISCAL_YEAR, stage, product_version="9.9.9", now=NOW)
+from tests.exports.conftest import FISCAL_YEAR, MartSpec, build_marts, write
 
 
 def outbox_state(paths: DataPaths) -> dict[str, bytes]:

@@ -7,7 +7,7 @@ import hashlib
 import re
 import zipfile
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from xml.etree import ElementTree
@@ -18,13 +18,12 @@ import pytest
 
 from exports.csv_export import CSV_COLUMNS, csv_bytes
 from exports.marts import ReportDataMissing, read_report_data
-from exports.report import ReportResult, write_report
+from exports.report import ReportResult
 from exports.safety import csv_text
 from orchestration.settings import DataPaths
-from tests.exports.conftest import FISCAL_YEAR, MartSpec, seed_elements
+from tests.exports.conftest import FISCAL_YEAR, MartSpec, seed_elements, write
 
 REPORT_SPEC = Path("/work/shared/spec/report.md")
-NOW = datetime(2025, 10, 5, 14, 30, tzinfo=UTC)
 SHEETS = ["Cover", "Service Data", "Monthly", "Exclusions", "Sources", "Notes"]
 
 
@@ -40,10 +39,6 @@ def ministry_definitions() -> dict[str, str]:
         assert len(found) == 10, "report.md should list the ten definitions"
         return found
     return {row["element"]: row["definition"] for row in seed_elements()}
-
-
-def write(paths: DataPaths, stage: str = "Q2") -> ReportResult:
-    return write_report(paths, FISCAL_YEAR, stage, product_version="9.9.9", now=NOW)
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
