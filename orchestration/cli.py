@@ -192,7 +192,8 @@ def report(
     """Write the ministry report (workbook and CSV) of one fiscal year and stage."""
     from orchestration import runner
 
-    outcome = runner.report(data_paths(), fiscal_year, stage)
+    data_paths()  # the run's resources read the data directory from the environment
+    outcome = runner.report(fiscal_year, stage)
     runner.print_reports([outcome])
 
 
@@ -205,7 +206,7 @@ def run() -> None:
     paths = data_paths()
     runner.print_ingest_table(runner.ingest(paths))
     runner.build(paths)
-    runner.print_reports(runner.due_reports(paths, date.today()))
+    runner.print_reports(runner.due_reports(date.today()))
 
 
 @app.command()
@@ -220,7 +221,7 @@ def demo() -> None:
     runner.write_sample(paths.root, year, DEMO_SCALE, DEMO_SEED)
     runner.print_ingest_table(runner.ingest(paths))
     runner.build(paths)
-    outcomes = runner.due_reports(paths, date.today(), fiscal_years=[year])
+    outcomes = runner.due_reports(date.today(), fiscal_years=[year])
     runner.print_reports(outcomes)
 
 

@@ -198,7 +198,7 @@ def known_fiscal_years() -> list[str]:
         return sorted(dagster_instance.get_dynamic_partitions(FISCAL_YEARS))
 
 
-def report(paths: DataPaths, fiscal_year: str, stage: str) -> ReportOutcome:
+def report(fiscal_year: str, stage: str) -> ReportOutcome:
     target = ReportStage(fiscal_year, stage)
     register_fiscal_years([fiscal_year])
     with working(f"Writing the {target} report"):
@@ -216,15 +216,13 @@ def report(paths: DataPaths, fiscal_year: str, stage: str) -> ReportOutcome:
     )
 
 
-def due_reports(
-    paths: DataPaths, today: date, fiscal_years: Sequence[str] | None = None
-) -> list[ReportOutcome]:
+def due_reports(today: date, fiscal_years: Sequence[str] | None = None) -> list[ReportOutcome]:
     """Write every report whose period has ended; unchanged ones are left as they are."""
     from orchestration.schedules import report_delay_days
 
     years = list(fiscal_years) if fiscal_years is not None else known_fiscal_years()
     due = stages_due(today, years, stage_end_months(reporting_stages_seed()), report_delay_days())
-    return [report(paths, stage.fiscal_year, stage.stage) for stage in due]
+    return [report(stage.fiscal_year, stage.stage) for stage in due]
 
 
 def print_reports(outcomes: Sequence[ReportOutcome]) -> None:
