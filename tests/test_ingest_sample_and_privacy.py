@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+from itertools import groupby
 from pathlib import Path
 
 import duckdb
@@ -42,11 +43,11 @@ def extract_files(root: Path) -> list[tuple[str, Path]]:
 
 
 def loaded_files(root: Path) -> list[tuple[str, Path]]:
+    """The first FILES_PER_KIND files of each kind, in name order."""
     return [
-        (kind, path)
-        for kind, path in extract_files(root)
-        if len([p for k, p in extract_files(root) if k == kind and p.name < path.name])
-        < FILES_PER_KIND
+        item
+        for _, files in groupby(extract_files(root), key=lambda item: item[0])
+        for item in list(files)[:FILES_PER_KIND]
     ]
 
 
