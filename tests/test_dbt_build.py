@@ -8,15 +8,22 @@ from pathlib import Path
 import duckdb
 
 from ingest.warehouse import ensure_raw_tables
+from orchestration.settings import DataPaths
 from tests.test_dbt_rules import run_dbt_build
+
+
+def empty_warehouse(data_dir: Path) -> Path:
+    """A warehouse under data_dir holding the raw tables and no rows."""
+    database = DataPaths(data_dir).warehouse
+    database.parent.mkdir(parents=True)
+    with duckdb.connect(str(database)) as con:
+        ensure_raw_tables(con)
+    return database
 
 
 def test_dbt_build_on_empty_raw_tables(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    database = data_dir / "warehouse" / "o211.duckdb"
-    database.parent.mkdir(parents=True)
-    with duckdb.connect(str(database)) as con:
-        ensure_raw_tables(con)
+    database = empty_warehouse(data_dir)
 
     result = run_dbt_build(data_dir, tmp_path / "dbt")
 
@@ -34,10 +41,7 @@ def test_dbt_build_on_empty_raw_tables(tmp_path: Path) -> None:
 
 def test_rules_fingerprint_changes_with_a_rule_value(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    database = data_dir / "warehouse" / "o211.duckdb"
-    database.parent.mkdir(parents=True)
-    with duckdb.connect(str(database)) as con:
-        ensure_raw_tables(con)
+    database = empty_warehouse(data_dir)
 
     def fingerprint(*extra_args: str) -> tuple[str, str]:
         result = run_dbt_build(

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from ingest.warehouse import ensure_raw_tables
+from orchestration.settings import DataPaths
 from tests.test_dbt_rules import (
     CALLS_FILE_1,
     CALLS_FILE_2,
@@ -141,14 +142,15 @@ def build(data_dir: Path, work_dir: Path, *extra_args: str) -> None:
 
 
 def rebuilt_copy(data_dir: Path, copy_dir: Path) -> Path:
-    (copy_dir / "warehouse").mkdir(parents=True)
-    shutil.copyfile(data_dir / "warehouse" / "o211.duckdb", copy_dir / "warehouse" / "o211.duckdb")
-    return copy_dir / "warehouse" / "o211.duckdb"
+    copy = DataPaths(copy_dir).warehouse
+    copy.parent.mkdir(parents=True)
+    shutil.copyfile(DataPaths(data_dir).warehouse, copy)
+    return copy
 
 
 def test_incremental_build_equals_full_rebuild(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    database = data_dir / "warehouse" / "o211.duckdb"
+    database = DataPaths(data_dir).warehouse
     database.parent.mkdir(parents=True)
     with duckdb.connect(str(database)) as con:
         load_first(con)

@@ -15,6 +15,7 @@ import duckdb
 import pytest
 
 from ingest.warehouse import ensure_raw_tables
+from orchestration.settings import DataPaths
 
 REPO = Path(__file__).resolve().parents[1]
 DBT = Path(sys.executable).parent / "dbt"
@@ -309,7 +310,7 @@ def load_hand_made_extracts(con: duckdb.DuckDBPyConnection) -> None:
 @pytest.fixture(scope="module")
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
     data_dir = tmp_path_factory.mktemp("data")
-    database = data_dir / "warehouse" / "o211.duckdb"
+    database = DataPaths(data_dir).warehouse
     database.parent.mkdir(parents=True)
     with duckdb.connect(str(database)) as con:
         load_hand_made_extracts(con)
