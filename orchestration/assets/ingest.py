@@ -12,7 +12,12 @@ from typing import Any
 
 import dagster as dg
 
-from orchestration.partitions import FISCAL_YEARS, fiscal_year_of
+from orchestration.partitions import (
+    FISCAL_YEARS,
+    fiscal_year_label,
+    fiscal_year_of,
+    fiscal_year_start,
+)
 from orchestration.resources import Warehouse
 from orchestration.settings import KINDS, WAREHOUSE_POOL
 
@@ -229,8 +234,8 @@ def plain_words(outcome: FileOutcome) -> str:
 
 
 def fiscal_years_between(first: date, last: date) -> list[str]:
-    start, end = int(fiscal_year_of(first)[:4]), int(fiscal_year_of(last)[:4])
-    return [f"{year}-{(year + 1) % 100:02d}" for year in range(start, end + 1)]
+    start, end = fiscal_year_start(fiscal_year_of(first)), fiscal_year_start(fiscal_year_of(last))
+    return [fiscal_year_label(year) for year in range(start, end + 1)]
 
 
 def loaded_fiscal_years(warehouse: Warehouse) -> list[str]:
