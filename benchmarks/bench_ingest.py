@@ -22,13 +22,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from ingest.sample import write_sample  # noqa: E402
-from orchestration.settings import KINDS  # noqa: E402
+from o211.kinds import KINDS  # noqa: E402
 
 CHILD = """
 import json, resource, sys, time
 from pathlib import Path
 from ingest.pipeline import ingest_inbox
-from orchestration.settings import DataPaths
+from o211.paths import DataPaths
 
 started = time.perf_counter()
 results = ingest_inbox(DataPaths(Path(sys.argv[1])), kinds=[sys.argv[2]], pii_key=b"bench-key")

@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from ingest.warehouse import connect
+from o211.warehouse import connect
 
 OUTCOMES: tuple[str, ...] = (
     "counted",

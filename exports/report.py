@@ -43,7 +43,7 @@ from exports.versions import (
     write_new_file,
 )
 from exports.workbook import TORONTO, VersionInfo, build_workbook, workbook_bytes
-from orchestration.settings import DataPaths
+from o211.paths import DataPaths
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from exports.workbook import (
     workbook_bytes,
     wrapped_lines,
 )
-from orchestration.settings import DBT_PROJECT_DIR
+from o211.paths import DBT_PROJECT_DIR
 
 HEADERS = ("period", "account", "description", "funding_source", "amount")
 # Rows prepared with formats and the drop-down; staff may add more below.

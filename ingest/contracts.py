@@ -23,7 +23,7 @@ import pandera.pandas as pa
 
 from ingest import identity, parsing
 from ingest.problems import Problem
-from orchestration.settings import DBT_PROJECT_DIR
+from o211.paths import DBT_PROJECT_DIR
 
 FUNDING_SOURCES_SEED = DBT_PROJECT_DIR / "seeds" / "funding_sources.csv"
 

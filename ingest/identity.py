@@ -13,7 +13,7 @@ import secrets
 
 import pandas as pd
 
-from orchestration.settings import DataPaths
+from o211.paths import DataPaths
 
 PII_KEY_ENV = "O211_PII_KEY"
 PII_KEY_BYTES = 32

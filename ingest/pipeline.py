@@ -38,7 +38,9 @@ from ingest.problems import (
     summary_text,
     write_errors_csv,
 )
-from orchestration.settings import KINDS, DataPaths
+from o211.kinds import KINDS
+from o211.paths import DataPaths
+from o211.warehouse import connect
 
 # Test hook: seconds to sleep after each loaded chunk (chunks then hold 1,000 rows), so a test
 # can kill the process in the middle of a file. Unset in normal use.
@@ -838,7 +840,7 @@ def ingest_inbox(
         if progress is not None:
             progress(result)
 
-    with warehouse.connect(paths.warehouse) as con:
+    with connect(paths.warehouse) as con:
         warehouse.ensure_raw_tables(con)
         if paths.blocklist.is_file() and BLOCKLISTED_KINDS & set(selected):
             report(_guarded_blocklist(con, paths.blocklist, settings.pii_key))
@@ -899,7 +901,7 @@ def rebuild_from_archive(
         leftover.unlink(missing_ok=True)  # a half-written rebuild of our own, never user data
     results: list[FileResult] = []
     failed: list[FileResult] = []
-    with warehouse.connect(fresh) as con:
+    with connect(fresh) as con:
         warehouse.ensure_raw_tables(con)
         if paths.blocklist.is_file():
             results.append(load_blocklist(con, paths.blocklist, settings.pii_key))

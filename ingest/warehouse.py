@@ -1,11 +1,6 @@
-"""The raw layer of the warehouse: DDL and connections. The only place raw tables are defined."""
+"""The raw layer of the warehouse: its DDL. The only place raw tables are defined."""
 
 from __future__ import annotations
-
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import duckdb
 
@@ -99,28 +94,3 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"create table if not exists raw.{name} ({columns}, {LOAD_METADATA})")
     for name, columns in OTHER_TABLES.items():
         con.execute(f"create table if not exists raw.{name} ({columns})")
-
-
-@contextmanager
-def connect(
-    path: Path, *, read_only: bool = False, retry_seconds: float = 30.0
-) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse briefly; retry while another process holds the write lock.
-
-    DuckDB allows one writing process; readers wait for it rather than fail (stack notes).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + retry_seconds
-    while True:
-        try:
-            con = duckdb.connect(str(path), read_only=read_only)
-            break
-        except duckdb.IOException as error:
-            if "lock" not in str(error).lower() or time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
-    try:
-        con.execute("set TimeZone = 'UTC'")
-        yield con
-    finally:
-        con.close()

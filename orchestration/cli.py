@@ -19,7 +19,9 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from orchestration.settings import KINDS, REPO_ROOT, DataPaths, ensure_dagster_home
+from o211.kinds import KINDS
+from o211.paths import REPO_ROOT, DataPaths
+from orchestration.settings import ensure_dagster_home
 
 app = typer.Typer(
     no_args_is_help=True,

@@ -11,7 +11,8 @@ import os
 import socket
 from typing import TYPE_CHECKING, Any
 
-from orchestration.settings import WAREHOUSE_POOL, DataPaths, ensure_dagster_home
+from o211.paths import DataPaths
+from orchestration.settings import WAREHOUSE_POOL, ensure_dagster_home
 
 if TYPE_CHECKING:
     import dagster as dg

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from rich.table import Table
 
-from orchestration.settings import DataPaths
+from o211.paths import DataPaths
 
 TORONTO = ZoneInfo("America/Toronto")
 CHANNELS = ("calls", "chats", "emails", "texts")
@@ -164,7 +164,7 @@ class Evidence:
 
 
 def read_evidence(paths: DataPaths, channel: str, contact_id: str) -> Evidence:
-    from ingest.warehouse import connect
+    from o211.warehouse import connect
 
     if not paths.warehouse.is_file():
         raise RuntimeError(f"no warehouse at {paths.warehouse}; run o211 ingest and o211 build")

@@ -3,10 +3,11 @@
 import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
+from o211.kinds import KINDS
 from orchestration.assets.ingest import INGEST_GROUP, ingest_asset_key
 from orchestration.assets.reports import REPORTS_GROUP
 from orchestration.resources import Warehouse
-from orchestration.settings import KINDS, WAREHOUSE_POOL
+from orchestration.settings import WAREHOUSE_POOL
 
 ingest_selection = dg.AssetSelection.groups(INGEST_GROUP)
 reports_selection = dg.AssetSelection.groups(REPORTS_GROUP)

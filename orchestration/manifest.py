@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from orchestration.settings import DBT_PROJECT_DIR, DataPaths
+from o211.paths import DBT_PROJECT_DIR, DataPaths
 
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
 # What `dbt parse` reads: a newer file in any of these makes the manifest stale.

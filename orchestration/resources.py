@@ -9,8 +9,9 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource
 
+from o211.paths import DataPaths
+from o211.warehouse import connect
 from orchestration.project import dbt_project
-from orchestration.settings import DataPaths
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -29,8 +30,6 @@ class Warehouse(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        from ingest.warehouse import connect
-
         with connect(self.paths().warehouse, read_only=read_only) as con:
             yield con
 

@@ -21,6 +21,8 @@ from rich.markup import escape
 from rich.status import Status
 from rich.table import Table
 
+from o211.kinds import KINDS
+from o211.paths import DBT_PROJECT_DIR, DataPaths
 from orchestration.execution import execute, instance
 from orchestration.partitions import (
     FISCAL_YEARS,
@@ -29,7 +31,6 @@ from orchestration.partitions import (
     stage_end_months,
     stages_due,
 )
-from orchestration.settings import DBT_PROJECT_DIR, KINDS, DataPaths
 
 console = Console(stderr=False)
 progress_console = Console(stderr=True)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from o211.paths import DBT_PROJECT_DIR
 from orchestration.jobs import ingest_and_build_job, reports_job
 from orchestration.partitions import (
     DEFAULT_REPORT_DELAY_DAYS,
@@ -18,7 +19,6 @@ from orchestration.partitions import (
     stage_end_months,
     stages_due,
 )
-from orchestration.settings import DBT_PROJECT_DIR
 
 TIMEZONE = "America/Toronto"
 REPORT_KEY = dg.AssetKey(["reports", "service_data_schedule"])

@@ -10,9 +10,10 @@ from pathlib import Path
 import dagster as dg
 
 from exports.versions import sha256_file as file_sha256
+from o211.kinds import KINDS
+from o211.paths import DataPaths
 from orchestration.assets.reports import REPORT_KEY
 from orchestration.jobs import ingest_kind_jobs, reports_job
-from orchestration.settings import KINDS, DataPaths
 from orchestration.translator import SCHEDULE_MART, STALE_REPORTS
 
 INBOX_INTERVAL_SECONDS = 15

@@ -17,7 +17,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtProject
 
-from orchestration.settings import DBT_PROJECT_DIR
+from o211.paths import DBT_PROJECT_DIR
 
 LAYERS = ("staging", "intermediate", "marts")
 # Raw tables are written by ingest, whether or not one ingest asset stands for them.

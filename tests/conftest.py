@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from o211.paths import DataPaths
 from orchestration.manifest import MANIFEST, manifest_is_stale, prepare_manifest
-from orchestration.settings import DAGSTER_YAML, DataPaths
+from orchestration.settings import DAGSTER_YAML
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from o211.paths import REPO_ROOT
 from orchestration.cli import app
-from orchestration.settings import REPO_ROOT
 
 COMMANDS = (
     "demo",

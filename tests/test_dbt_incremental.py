@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from ingest.warehouse import ensure_raw_tables
-from orchestration.settings import DataPaths
+from o211.paths import DataPaths
 from tests.test_dbt_rules import (
     CALLS_FILE_1,
     CALLS_FILE_2,

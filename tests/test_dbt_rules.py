@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from ingest.warehouse import ensure_raw_tables
-from orchestration.settings import DataPaths
+from o211.paths import DataPaths
 
 REPO = Path(__file__).resolve().parents[1]
 DBT = Path(sys.executable).parent / "dbt"

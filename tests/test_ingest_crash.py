@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 
 from ingest.pipeline import ACCEPTED, SLOW_CHUNK_ROWS, SLOW_FOR_TESTS_ENV, ingest_inbox
-from orchestration.settings import REPO_ROOT, DataPaths
+from o211.paths import REPO_ROOT, DataPaths
 from tests.test_ingest_pipeline import GOOD, KEY, counts, drop
 
 CHUNKS = 40
@@ -22,7 +22,7 @@ CHILD = """
 import sys
 from pathlib import Path
 from ingest.pipeline import ingest_inbox
-from orchestration.settings import DataPaths
+from o211.paths import DataPaths
 
 print("ready", flush=True)
 ingest_inbox(DataPaths(Path(sys.argv[1])), kinds=["calls"], pii_key=sys.argv[2].encode())

@@ -13,7 +13,7 @@ import pytest
 from ingest import identity, parsing
 from ingest.problems import safe_cell
 from ingest.readers import cell_text
-from orchestration.settings import DataPaths
+from o211.paths import DataPaths
 
 
 def text(*values: str) -> pd.Series:

@@ -26,7 +26,7 @@ from ingest.pipeline import (
     rebuild_from_archive,
 )
 from ingest.warehouse import RAW_TABLES
-from orchestration.settings import DataPaths
+from o211.paths import DataPaths
 
 KEY = b"test-pii-key"
 

@@ -15,7 +15,7 @@ from ingest.contracts import EXTRACTS, IDENTITY_TYPES
 from ingest.identity import normalise_phones
 from ingest.pipeline import ACCEPTED, check_file, ingest_inbox
 from ingest.sample import write_sample
-from orchestration.settings import DataPaths
+from o211.paths import DataPaths
 
 KEY = b"privacy-test-key"
 # Formatted phone numbers and email addresses; a hash is bare hex and matches neither.

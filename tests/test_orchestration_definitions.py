@@ -11,7 +11,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from orchestration.settings import KINDS, REPO_ROOT, WAREHOUSE_POOL
+from o211.kinds import KINDS
+from o211.paths import REPO_ROOT
+from orchestration.settings import WAREHOUSE_POOL
 from orchestration.translator import O211Translator
 
 pytestmark = pytest.mark.usefixtures("dbt_manifest", "dagster_home")

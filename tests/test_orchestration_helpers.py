@@ -12,6 +12,8 @@ from types import SimpleNamespace
 import dagster as dg
 import pytest
 
+from o211.kinds import KINDS
+from o211.paths import DBT_PROJECT_DIR
 from orchestration.assets.ingest import (
     FileOutcome,
     fiscal_years_between,
@@ -38,7 +40,6 @@ from orchestration.partitions import (
 )
 from orchestration.schedules import report_delay_days, reports_to_request
 from orchestration.sensors import inbox_run_key, restatements, waiting_files
-from orchestration.settings import DBT_PROJECT_DIR, KINDS
 from orchestration.translator import dbt_build_args, dbt_layer
 
 END_MONTHS = {"Q2": 6, "Q3": 9, "final": 12}

@@ -18,8 +18,9 @@ import dagster as dg
 import duckdb
 import pytest
 
+from o211.paths import REPO_ROOT, DataPaths
 from orchestration.partitions import FISCAL_YEARS, ReportStage
-from orchestration.settings import REPO_ROOT, WAREHOUSE_POOL, DataPaths
+from orchestration.settings import WAREHOUSE_POOL
 
 FISCAL_YEAR = "2025-26"
 SCALE = 0.05  # small, yet every weekly file has rows (header-only files are rejected)

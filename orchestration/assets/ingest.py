@@ -12,6 +12,7 @@ from typing import Any
 
 import dagster as dg
 
+from o211.kinds import KINDS
 from orchestration.partitions import (
     FISCAL_YEARS,
     fiscal_year_label,
@@ -19,7 +20,7 @@ from orchestration.partitions import (
     fiscal_year_start,
 )
 from orchestration.resources import Warehouse
-from orchestration.settings import KINDS, WAREHOUSE_POOL
+from orchestration.settings import WAREHOUSE_POOL
 
 INGEST_GROUP = "ingest"
 REJECTION_CHECK = "no_rejected_files"

@@ -20,7 +20,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.settings import KINDS, DataPaths
+from o211.kinds import KINDS
+from o211.paths import DataPaths
 from tests.corpus.hostile_files import HostileFile, Outcome, good_csv, hostile_files, write_hostile
 
 pipeline = pytest.importorskip("ingest.pipeline")

@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from exports.report import ReportResult, write_report
-from orchestration.settings import DBT_PROJECT_DIR, DataPaths
+from o211.paths import DBT_PROJECT_DIR, DataPaths
 
 FISCAL_YEAR = "2025-26"
 STAGES = {

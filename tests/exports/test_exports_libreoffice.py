@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from exports.report import write_report
-from orchestration.settings import DataPaths
+from o211.paths import DataPaths
 from tests.exports.conftest import FISCAL_YEAR, MartSpec
 
 # Filter options of the LibreOffice CSV export: comma, double quote, UTF-8, from line 1, no

@@ -31,7 +31,9 @@ import openpyxl
 
 from ingest.pipeline import FINANCE_SHEET, SLOW_FOR_TESTS_ENV
 from ingest.sample import write_sample
-from orchestration.settings import DAGSTER_YAML, KINDS, REPO_ROOT, DataPaths
+from o211.kinds import KINDS
+from o211.paths import REPO_ROOT, DataPaths
+from orchestration.settings import DAGSTER_YAML
 
 FISCAL_YEAR = "2025-26"
 STAGES = ("Q2", "Q3", "final")

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from o211.paths import DBT_PROJECT_DIR
 from orchestration.sensors import inbox_run_key
-from orchestration.settings import DBT_PROJECT_DIR
 from tests.live.server import TERMINAL_RUN_STATUSES, LiveDagster, RunEvent
 
 SENSOR = "inbox_finance"

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from orchestration.settings import REPO_ROOT, DataPaths
+from o211.paths import REPO_ROOT, DataPaths
 
 T = TypeVar("T")
 
