@@ -236,11 +236,11 @@ def check(
     kind: Annotated[str, typer.Option(help=f"One of: {', '.join(KINDS)}.")],
 ) -> None:
     """Validate a file without loading it; print the problems a rejection would give (exit 1)."""
-    from orchestration import runner
+    from orchestration.file_check import check as check_one_file
 
     if kind not in KINDS:
         raise typer.BadParameter(f"choose one of {', '.join(KINDS)}", param_hint="--kind")
-    if not runner.check(file, kind):
+    if not check_one_file(file, kind):
         raise typer.Exit(code=1)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from typing import TYPE_CHECKING, Any
 
 from o211.paths import DataPaths
@@ -33,9 +34,14 @@ VERBOSE = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 def describe_failure(error: BaseException) -> str:
     """One line for a person: what failed, without the machinery around it."""
-    import dagster as dg
-
-    if isinstance(error, dg.DagsterExecutionStepExecutionError) and error.user_exception:
+    # Only a command that ran Dagster can fail with a Dagster error; the others (`o211 check`)
+    # must not pay Dagster's import for their one line.
+    dg = sys.modules.get("dagster")
+    if (
+        dg is not None
+        and isinstance(error, dg.DagsterExecutionStepExecutionError)
+        and error.user_exception
+    ):
         return describe_failure(error.user_exception)
     if isinstance(error, ModuleNotFoundError) and error.name:
         for module, feature in _FEATURES.items():

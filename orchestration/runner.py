@@ -248,31 +248,6 @@ def print_reports(outcomes: Sequence[ReportOutcome]) -> None:
         console.print(f"Reports are in {folder}")
 
 
-def check(file: Path, kind: str) -> bool:
-    """Validate one file as ingest would; print its problems. True when it would be accepted."""
-    from ingest.pipeline import check_file
-
-    result = check_file(file, kind)
-    if result.ok:
-        console.print(
-            f"[green]{result.file_name}: would be accepted[/] as {kind} "
-            f"({result.rows:,} rows; nothing was loaded)"
-        )
-        return True
-    console.print(f"[red]{result.file_name}: would be rejected[/]")
-    if result.summary:
-        console.print(result.summary.rstrip())
-    table = Table(title=f"{result.problem_count:,} problem(s)")
-    for column in ("row", "column", "value", "problem", "how to fix"):
-        table.add_column(column)
-    for p in result.problems:
-        table.add_row(
-            "" if p.row is None else str(p.row), p.column or "", p.value or "", p.problem, p.fix
-        )
-    console.print(table)
-    return False
-
-
 def finance_template(path: Path) -> Path:
     from exports.template import seed_funding_sources, write_finance_template
 
