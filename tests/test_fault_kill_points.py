@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 
-from ingest.pipeline import SLOW_FOR_TESTS_ENV
 from ingest.sample import write_sample
 from tests.fault.harness import (
     ARCHIVE_NAME_ENV,
@@ -29,6 +28,7 @@ from tests.fault.harness import (
     PAUSE_BEFORE_PUBLISH_ENV,
     SAMPLE_SCALE,
     SAMPLE_SEED,
+    SLOW_INGEST_ENV,
     Kill,
     Marker,
     Reference,
@@ -108,7 +108,7 @@ def committed_not_moved(workspace: Workspace, _kill: Kill) -> bool:
 
 
 def slow_ingest(seconds: float) -> dict[str, str]:
-    return {SLOW_FOR_TESTS_ENV: str(seconds)}
+    return fault_env(**{SLOW_INGEST_ENV: str(seconds)})
 
 
 # The fourth monthly survey file: killed after its load committed, before its move to archive/.

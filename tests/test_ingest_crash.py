@@ -11,19 +11,34 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.pipeline import ACCEPTED, SLOW_CHUNK_ROWS, SLOW_FOR_TESTS_ENV, ingest_inbox
+from ingest.pipeline import ACCEPTED, ingest_inbox
 from o211.paths import REPO_ROOT, DataPaths
 from tests.test_ingest_pipeline import GOOD, KEY, counts, drop
 
 CHUNKS = 40
+CHUNK_ROWS = 1_000
 PAUSE_SECONDS = 0.25
 
-CHILD = """
+# The child slows itself down (small chunks, a pause after each staged one) so that the kill
+# lands in the middle of the file; the product has no such hook.
+CHILD = f"""
 import sys
+import time
 from pathlib import Path
+from ingest import readers, staging
 from ingest.pipeline import ingest_inbox
 from o211.paths import DataPaths
 
+readers.CHUNK_ROWS = {CHUNK_ROWS}
+real_stage = staging.stage
+
+
+def slow_stage(*args):
+    real_stage(*args)
+    time.sleep({PAUSE_SECONDS})
+
+
+staging.stage = slow_stage
 print("ready", flush=True)
 ingest_inbox(DataPaths(Path(sys.argv[1])), kinds=["calls"], pii_key=sys.argv[2].encode())
 print("finished", flush=True)
@@ -46,10 +61,10 @@ def test_killed_mid_file_then_loaded_exactly_once(tmp_path):
     drop(paths, "chats", *GOOD["chats"])
     ingest_inbox(paths, kinds=["chats"], pii_key=KEY)
     before = counts(paths)
-    rows = SLOW_CHUNK_ROWS * CHUNKS
+    rows = CHUNK_ROWS * CHUNKS
     big = drop(paths, "calls", "calls_big.csv", big_calls_file(rows))
 
-    env = {**os.environ, SLOW_FOR_TESTS_ENV: str(PAUSE_SECONDS), "PYTHONPATH": str(REPO_ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(paths.root), KEY.decode()],
         env=env,

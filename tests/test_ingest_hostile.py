@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest import contracts, pipeline, readers
+from ingest import blocklist, contracts, filing, pipeline, readers, staging
 from ingest.contracts import AcceptedDates
 from ingest.pipeline import ACCEPTED, REJECTED, check_file, ingest_inbox
 from tests.corpus.hostile_files import (
@@ -41,7 +41,7 @@ def test_an_unexpected_error_rejects_that_file_and_the_next_file_loads(tmp_path,
     paths = data_dir(tmp_path)
     drop(paths, "calls", "calls_a_broken.csv", good_csv("calls", first=1))
     drop(paths, "calls", "calls_b_good.csv", good_csv("calls", first=10))
-    real = pipeline._stage
+    real = staging.stage
 
     # Staging is past the reader's own error handling, where the year-1 crash happened.
     def stage(con, kind, frame):
@@ -49,7 +49,7 @@ def test_an_unexpected_error_rejects_that_file_and_the_next_file_loads(tmp_path,
             raise NotImplementedError("a library refused a value in /srv/o211/data/inbox/calls")
         return real(con, kind, frame)
 
-    monkeypatch.setattr(pipeline, "_stage", stage)
+    monkeypatch.setattr(staging, "stage", stage)
     broken, good = ingest(paths)
 
     assert (broken.status, good.status) == (REJECTED, ACCEPTED)
@@ -82,7 +82,7 @@ def test_a_file_that_cannot_be_moved_is_reported_and_the_run_goes_on(tmp_path, m
     def refuse(*args):
         raise PermissionError(13, "Permission denied", str(paths.rejected("calls")))
 
-    monkeypatch.setattr(pipeline, "_reject", refuse)
+    monkeypatch.setattr(filing, "reject", refuse)
     bad, good = ingest(paths)
     assert bad.status == REJECTED and bad.rejected_path is None
     assert "stays in the inbox" in bad.reason and str(paths.root) not in bad.reason
@@ -301,7 +301,7 @@ def test_an_unexpected_blocklist_error_keeps_the_list_and_the_calls_load(tmp_pat
     def broken(*args):
         raise RuntimeError("unexpected")
 
-    monkeypatch.setattr(pipeline, "load_blocklist", broken)
+    monkeypatch.setattr(blocklist, "load_blocklist", broken)
     results = ingest_inbox(paths, kinds=["calls"], pii_key=KEY)
     assert [(r.kind, r.status) for r in results] == [("blocklist", REJECTED), ("calls", ACCEPTED)]
     assert "blocklist not updated" in results[0].reason

@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 import openpyxl
 
-from ingest.pipeline import FINANCE_SHEET, SLOW_FOR_TESTS_ENV
+from ingest.reading import FINANCE_SHEET
 from ingest.sample import write_sample
 from o211.kinds import KINDS
 from o211.paths import REPO_ROOT, DataPaths
@@ -45,7 +45,14 @@ PAUSE_BEFORE_PUBLISH_ENV = "O211_FAULT_PAUSE_BEFORE_PUBLISH"
 PAUSE_BEFORE_ARCHIVE_ENV = "O211_FAULT_PAUSE_BEFORE_ARCHIVE"
 ARCHIVE_NAME_ENV = "O211_FAULT_ARCHIVE_NAME"
 REACHED_ENV = "O211_FAULT_REACHED"
-FAULT_ENVS = (PAUSE_BEFORE_PUBLISH_ENV, PAUSE_BEFORE_ARCHIVE_ENV, ARCHIVE_NAME_ENV, REACHED_ENV)
+SLOW_INGEST_ENV = "O211_FAULT_SLOW_INGEST"
+FAULT_ENVS = (
+    PAUSE_BEFORE_PUBLISH_ENV,
+    PAUSE_BEFORE_ARCHIVE_ENV,
+    ARCHIVE_NAME_ENV,
+    REACHED_ENV,
+    SLOW_INGEST_ENV,
+)
 FAULT_SITE = Path(__file__).resolve().parent / "site"
 COMMAND_TIMEOUT = 600.0
 REPORT_NAME_PREFIX = "ON211_ServiceDataSchedule_"
@@ -103,11 +110,7 @@ class Workspace:
         link = self.dagster_home / "dagster.yaml"
         if not link.is_symlink():
             link.symlink_to(DAGSTER_YAML)
-        base = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in (SLOW_FOR_TESTS_ENV, "O211_DEBUG", *FAULT_ENVS)
-        }
+        base = {k: v for k, v in os.environ.items() if k not in ("O211_DEBUG", *FAULT_ENVS)}
         return {
             **base,
             "O211_DATA_DIR": str(self.data),

@@ -1,0 +1,140 @@
+"""One file, one transaction: its rows and its `raw.load_log` row commit together or not at all.
+
+Rows are first checked, hashed and staged chunk by chunk outside `raw` (`ingest.staging`), so
+memory stays flat however large the file; the copy into `raw.<kind>` and the load-log row then
+commit in one transaction, with the load id taken inside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+from ingest import contracts, identity, readers, staging
+from ingest.reading import Reading, funding_sources_for
+from o211.paths import DataPaths
+
+# Errors of the warehouse, not of the file: rejecting file after file for them would empty the
+# inbox of good files.
+WAREHOUSE_FAILURES = (duckdb.IOException, duckdb.FatalException)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every load of one run shares: the identity key, the chunk size, the accepted dates."""
+
+    pii_key: bytes
+    chunk_rows: int
+    accepted_dates: contracts.AcceptedDates
+
+    @classmethod
+    def resolve(
+        cls, paths: DataPaths, pii_key: bytes | None, accepted_dates: contracts.AcceptedDates
+    ) -> Settings:
+        return cls(
+            pii_key=pii_key if pii_key is not None else identity.resolve_pii_key(paths),
+            chunk_rows=readers.CHUNK_ROWS,
+            accepted_dates=accepted_dates,
+        )
+
+
+def next_load(con: duckdb.DuckDBPyConnection) -> tuple[int, datetime]:
+    """The next load id and a load time later than every earlier one (names sort in load order)."""
+    # fetchall, not fetchone: DuckDB 2 refuses new statements while a result is unfinished.
+    ((load_id, last),) = con.execute(
+        "select coalesce(max(load_id), 0) + 1, max(loaded_at) from raw.load_log"
+    ).fetchall()
+    now = datetime.now(UTC)
+    if last is not None and now <= last:
+        now = last.astimezone(UTC) + timedelta(microseconds=1)
+    return int(load_id), now
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a load goes in the load order: its id, its time, its archive name."""
+
+    load_id: int
+    loaded_at: datetime
+    archive_path: Path
+
+
+@dataclass
+class Loaded:
+    reading: Reading
+    placement: Placement | None  # None: the file was not accepted
+
+
+def load(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    kind: str,
+    scan: readers.ByteScan,
+    settings: Settings,
+    *,
+    file_name: str,
+    data_root: Path,
+    place: Callable[[duckdb.DuckDBPyConnection], Placement],
+) -> Loaded:
+    """Read and check one file, then publish it to `raw` in one transaction, or not at all.
+
+    Rows are staged chunk by chunk; the file's rows reach `raw.<kind>` together with its
+    `raw.load_log` row in a single transaction, and `place` runs inside that transaction so the
+    load id is taken and used atomically.
+    """
+    reading = Reading(
+        path, kind, scan, funding_sources_for(kind), settings.chunk_rows, settings.accepted_dates
+    )
+    dates = staging.DateRange(kind)
+    staging.create_staging(con, kind)
+    try:
+        for frame in reading.typed_chunks():
+            if reading.log:
+                continue  # keep reading to list every problem, but stage nothing more
+            dates.add(frame)
+            staging.stage(con, kind, staging.hash_identities(kind, frame, settings.pii_key))
+        if reading.log:
+            return Loaded(reading, None)
+        first, last = dates.dates()
+        con.begin()
+        try:
+            placement = place(con)
+            staging.publish(
+                con, kind, placement.load_id, file_name, scan.sha256, placement.loaded_at
+            )
+            con.execute(
+                "insert into raw.load_log (load_id, kind, file_name, sha256, rows, loaded_at, "
+                "encoding, extra_columns, archive_path, first_date, last_date) "
+                "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    placement.load_id,
+                    kind,
+                    file_name,
+                    scan.sha256,
+                    reading.rows,
+                    placement.loaded_at,
+                    reading.encoding,
+                    ", ".join(reading.extra_columns),
+                    _relative(placement.archive_path, data_root),
+                    first,
+                    last,
+                ],
+            )
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+    finally:
+        staging.drop_staging(con, kind)
+    return Loaded(reading, placement)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
