@@ -7,7 +7,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from ingest import contracts, identity, readers
+from ingest import identity, readers
+from ingest.extracts import TEXT
 from ingest.loading import WAREHOUSE_FAILURES
 from ingest.problems import Problem, ProblemLog, one_line_reason
 from ingest.results import ACCEPTED, REJECTED, FileResult, unexpected
@@ -37,7 +38,7 @@ def load_blocklist(con: duckdb.DuckDBPyConnection, path: Path, key: bytes) -> Fi
             rows += chunk.frame.index.tolist()
     except readers.FileRejected as rejection:
         log.extend(rejection.problems)
-    text = pd.Series(numbers, index=rows, dtype=contracts.TEXT)
+    text = pd.Series(numbers, index=rows, dtype=TEXT)
     normalised = identity.normalise_phones(text)
     for row, value in text[normalised.isna()].items():
         log.add(Problem(int(row), "number", value, BLOCKLIST_NOT_A_NUMBER, "remove or correct it"))

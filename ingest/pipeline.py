@@ -15,7 +15,7 @@ import duckdb
 
 from ingest import contracts, filing, readers, warehouse
 from ingest.blocklist import BLOCKLISTED_KINDS, guarded_blocklist, load_blocklist
-from ingest.contracts import EXTRACTS
+from ingest.extracts import EXTRACTS
 from ingest.loading import WAREHOUSE_FAILURES, Placement, Settings, load, next_load
 from ingest.problems import ProblemLog, summary_text
 from ingest.reading import FINANCE_SHEET, NO_ROWS_PROBLEM, Reading, funding_sources_for

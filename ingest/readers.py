@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import codecs
 import csv
-import hashlib
 import io
 import re
-import zipfile
-import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -26,92 +23,43 @@ from pathlib import Path
 
 import pandas as pd
 
+from ingest.file_scan import (
+    OLE_MAGIC,
+    READ_BLOCK,
+    ZIP_MAGIC,
+    ByteScan,
+    FileRejected,
+    plain_error,
+    scan_bytes,
+    whole_file,
+)
 from ingest.problems import Problem
+from ingest.workbook_safety import check_workbook_container
+
+# Re-exported: a reader's callers scan the file and catch its refusal through this module.
+__all__ = [
+    "CHUNK_ROWS",
+    "ByteScan",
+    "Chunk",
+    "FileRejected",
+    "Header",
+    "OpenedExtract",
+    "cell_text",
+    "open_csv",
+    "open_workbook",
+    "plain_error",
+    "scan_bytes",
+    "whole_file",
+]
 
 CHUNK_ROWS = 100_000
-READ_BLOCK = 1 << 20
-# Finance uploads are small; anything bigger is a mistake or an attack.
-MAX_WORKBOOK_BYTES = 20 * 1024 * 1024
-MAX_WORKBOOK_UNCOMPRESSED = 200 * 1024 * 1024
-MAX_WORKBOOK_RATIO = 200
-MB = 1024 * 1024
-# How much of each XML part is searched for DOCTYPE / ENTITY declarations (they come first).
-DECLARATION_SCAN_BYTES = 64 * 1024
-ENTITY_PROBLEM = "the workbook contains XML entity declarations, which are not allowed in uploads"
-ENTITY_FIX = "re-save it from Excel as .xlsx"
 # The header of a finance file may sit under a few title rows.
 MAX_TITLE_ROWS = 30
 
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-ZIP_MAGIC = b"PK\x03\x04"
 UTF8_BOM = codecs.BOM_UTF8
 OTHER_DELIMITERS = {";": "';'", "\t": "tabs", "|": "'|'"}
 
 SAVE_AS_CSV_UTF8 = "open it in Excel and use File > Save As > 'CSV UTF-8 (Comma delimited)'"
-
-
-class FileRejected(Exception):
-    """The file as a whole cannot be read; the problems say why."""
-
-    def __init__(self, *problems: Problem) -> None:
-        super().__init__("; ".join(p.problem for p in problems))
-        self.problems = list(problems)
-
-
-_ABSOLUTE_PATH_RE = re.compile(r"(?:[A-Za-z]:)?(?:[/\\][^/\\\s'\"]+)+[/\\]([^/\\\s'\"]+)")
-
-
-def plain_error(error: BaseException, limit: int = 200) -> str:
-    """An exception's message for an uploader: first line, no server paths, bounded length.
-
-    Library messages quote the absolute path of the file on the server; only its name stays.
-    """
-    lines = str(error).strip().splitlines()
-    text = _ABSOLUTE_PATH_RE.sub(r"\1", lines[0] if lines else "")
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def whole_file(problem: str, fix: str) -> FileRejected:
-    return FileRejected(Problem(row=None, column=None, value=None, problem=problem, fix=fix))
-
-
-@dataclass(frozen=True)
-class ByteScan:
-    """One pass over the bytes: fingerprint and what kind of content it is."""
-
-    sha256: str
-    size: int
-    head: bytes
-    utf8: bool
-    has_nul: bool
-    first_bad_byte_line: int | None
-
-
-def scan_bytes(path: Path) -> ByteScan:
-    digest = hashlib.sha256()
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    utf8, has_nul, head, size, lines = True, False, b"", 0, 1
-    bad_line: int | None = None
-    with path.open("rb") as handle:
-        while block := handle.read(READ_BLOCK):
-            if not head:
-                head = block[:8]
-            size += len(block)
-            digest.update(block)
-            has_nul = has_nul or b"\x00" in block
-            if utf8:
-                try:
-                    decoder.decode(block)
-                    lines += block.count(b"\n")
-                except UnicodeDecodeError as error:
-                    utf8 = False
-                    bad_line = lines + block[: error.start].count(b"\n")
-        if utf8:
-            try:
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                utf8, bad_line = False, lines
-    return ByteScan(digest.hexdigest(), size, head, utf8, has_nul, bad_line)
 
 
 def normalise_header(name: str) -> str:
@@ -347,73 +295,6 @@ FORMULA_FIX = (
     "select the sheet, Copy, then Paste Special > Values (so every cell holds its value), "
     "and save again"
 )
-
-
-def check_workbook_container(path: Path, scan: ByteScan) -> None:
-    """Size and decompression limits, checked on the zip directory before anything unpacks."""
-    save_xlsx = "open it in Excel and save it again as 'Excel Workbook (.xlsx)' without a password"
-    if scan.head.startswith(OLE_MAGIC):
-        raise whole_file(
-            "the workbook is password-protected (encrypted) or in the old .xls format, "
-            "so it cannot be read",
-            save_xlsx,
-        )
-    if scan.size > MAX_WORKBOOK_BYTES:
-        raise whole_file(
-            f"the workbook is {scan.size / 1e6:.1f} MB; the limit is "
-            f"{MAX_WORKBOOK_BYTES / 1e6:.0f} MB",
-            "remove other sheets, images and unused rows, or upload a CSV",
-        )
-    if not scan.head.startswith(ZIP_MAGIC):
-        raise whole_file("the file is not a valid .xlsx workbook (corrupt or renamed)", save_xlsx)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            entries = archive.infolist()
-    except (zipfile.BadZipFile, OSError) as error:
-        raise whole_file(
-            f"the file is not a valid .xlsx workbook ({plain_error(error)})", save_xlsx
-        ) from error
-    unpacked = sum(entry.file_size for entry in entries)
-    packed = max(1, sum(entry.compress_size for entry in entries))
-    # Two checks, and the message names the one that fired: a bomb can stay under the size
-    # limit and still be caught by its compression ratio.
-    if unpacked > MAX_WORKBOOK_UNCOMPRESSED:
-        raise whole_file(
-            f"the workbook would unpack to {unpacked / MB:,.0f} MB, more than the "
-            f"{MAX_WORKBOOK_UNCOMPRESSED / MB:,.0f} MB allowed (a damaged or hostile file)",
-            save_xlsx,
-        )
-    if unpacked / packed > MAX_WORKBOOK_RATIO:
-        raise whole_file(
-            f"the workbook's compression ratio is {unpacked / packed:,.0f} to 1 (it would unpack "
-            f"from {packed / MB:,.1f} MB to {unpacked / MB:,.0f} MB), more than the "
-            f"{MAX_WORKBOOK_RATIO} to 1 a real workbook has (a decompression bomb or a "
-            "damaged file)",
-            save_xlsx,
-        )
-    _refuse_entity_declarations(path, entries)
-
-
-def _refuse_entity_declarations(path: Path, entries: Sequence[zipfile.ZipInfo]) -> None:
-    """Refuse any XML part with a DOCTYPE or ENTITY declaration (entity bombs, external entities).
-
-    Excel never writes them. A declaration must come before the root element, so the start of
-    each part is enough.
-    """
-    try:
-        with zipfile.ZipFile(path) as archive:
-            for entry in entries:
-                if not entry.filename.lower().endswith((".xml", ".rels", ".vml")):
-                    continue
-                with archive.open(entry) as part:
-                    start = part.read(DECLARATION_SCAN_BYTES).upper()
-                if b"<!DOCTYPE" in start or b"<!ENTITY" in start:
-                    raise whole_file(ENTITY_PROBLEM, ENTITY_FIX)
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as error:
-        raise whole_file(
-            f"the file is not a valid .xlsx workbook ({plain_error(error)})",
-            "open it in Excel and save it again as 'Excel Workbook (.xlsx)'",
-        ) from error
 
 
 def cell_text(value: object) -> str:

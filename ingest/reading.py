@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from ingest import contracts, readers
-from ingest.contracts import EXTRACTS
+from ingest.extracts import EXTRACTS
 from ingest.problems import Problem, ProblemLog
 from ingest.results import unreadable
 

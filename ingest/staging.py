@@ -12,8 +12,8 @@ from datetime import date, datetime
 import duckdb
 import pandas as pd
 
-from ingest import contracts, identity, parsing
-from ingest.contracts import EXTRACTS, FieldType
+from ingest import identity, parsing
+from ingest.extracts import EXTRACTS, IDENTITY_TYPES, FieldType
 
 STAGING_SCHEMA = "ingest_staging"
 
@@ -36,7 +36,7 @@ def _select_list(kind: str) -> str:
 def hash_identities(kind: str, frame: pd.DataFrame, key: bytes) -> pd.DataFrame:
     """Replace the kind's identity columns (callers, senders, visitors) by their HMAC."""
     for spec in EXTRACTS[kind].fields:
-        if spec.type in contracts.IDENTITY_TYPES and spec.column:
+        if spec.type in IDENTITY_TYPES and spec.column:
             frame[spec.column] = identity.hash_identities(frame[spec.column], key)
     return frame
 

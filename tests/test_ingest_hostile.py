@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest import blocklist, contracts, filing, pipeline, readers, staging
+from ingest import blocklist, contracts, filing, pipeline, readers, staging, workbook_safety
 from ingest.contracts import AcceptedDates
 from ingest.pipeline import ACCEPTED, REJECTED, check_file, ingest_inbox
 from tests.corpus.hostile_files import (
@@ -218,7 +218,7 @@ def test_a_ratio_bomb_names_the_ratio_check(tmp_path):
     result = finance_rejection(tmp_path, "finance_ratio.xlsx", ratio_bomb_workbook())
     (problem,) = result.problems
     assert "compression ratio" in problem.problem
-    assert f"more than the {readers.MAX_WORKBOOK_RATIO} to 1" in problem.problem
+    assert f"more than the {workbook_safety.MAX_WORKBOOK_RATIO} to 1" in problem.problem
     assert "MB allowed" not in problem.problem  # the size limit did not fire
 
 
@@ -228,7 +228,7 @@ def test_a_workbook_too_large_unpacked_names_the_size_check(tmp_path, monkeypatc
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
         archive.writestr("xl/worksheets/sheet1.xml", "<worksheet/>" + " " * 4096)
         archive.writestr("padding.xml", content)
-    monkeypatch.setattr(readers, "MAX_WORKBOOK_UNCOMPRESSED", 1024)
+    monkeypatch.setattr(workbook_safety, "MAX_WORKBOOK_UNCOMPRESSED", 1024)
     result = finance_rejection(tmp_path, "finance_big.xlsx", buffer.getvalue())
     (problem,) = result.problems
     assert "would unpack to" in problem.problem and "MB allowed" in problem.problem

@@ -14,7 +14,7 @@ import duckdb
 import openpyxl
 import pytest
 
-from ingest import contracts, readers
+from ingest import contracts, file_scan, workbook_safety
 from ingest.pipeline import (
     ACCEPTED,
     DUPLICATE,
@@ -368,7 +368,7 @@ def test_corrupt_workbook_rejects(tmp_path):
 
 def test_password_protected_workbook_rejects(tmp_path):
     paths = data_dir(tmp_path)
-    ole = readers.OLE_MAGIC + b"\x00" * 504
+    ole = file_scan.OLE_MAGIC + b"\x00" * 504
     result = rejected_once(paths, "finance", "finance.xlsx", ole)
     assert "password-protected" in result.reason
 
@@ -376,7 +376,7 @@ def test_password_protected_workbook_rejects(tmp_path):
 def test_oversized_workbook_rejects_before_opening(tmp_path, monkeypatch):
     paths = data_dir(tmp_path)
     content = workbook_bytes(finance_workbook)
-    monkeypatch.setattr(readers, "MAX_WORKBOOK_BYTES", len(content) - 1)
+    monkeypatch.setattr(workbook_safety, "MAX_WORKBOOK_BYTES", len(content) - 1)
     result = rejected_once(paths, "finance", "finance_big.xlsx", content)
     assert "the limit is" in result.reason
 

@@ -11,7 +11,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from ingest.contracts import EXTRACTS, IDENTITY_TYPES
+from ingest.extracts import EXTRACTS, IDENTITY_TYPES
 from ingest.identity import normalise_phones
 from ingest.pipeline import ACCEPTED, check_file, ingest_inbox
 from ingest.sample import write_sample
