@@ -181,8 +181,8 @@ def build() -> None:
     """Run the dbt models and tests over the warehouse (dbt build)."""
     from orchestration import runner
 
-    runner.build(data_paths())
-    typer.echo("Build finished: models and tests passed.")
+    if runner.build(data_paths()):
+        typer.echo("Build finished: models and tests passed.")
 
 
 @app.command()

@@ -167,8 +167,19 @@ def print_ingest_table(rows: Sequence[FileRow], detail_limit: int = 40) -> None:
     console.print(table)
 
 
-def build(paths: DataPaths) -> None:
+def build(paths: DataPaths) -> bool:
+    """Run the build job; False when nothing changed since the last successful build, so dbt
+    was not run (`orchestration.build_stamp`), which it says in one line."""
+    from orchestration import build_stamp
+
     paths.ensure()
+    if build_stamp.build_is_current(paths):
+        console.print(
+            "Nothing new loaded and no rule or dbt project change since the last build: "
+            "the warehouse is up to date (dbt not run)."
+        )
+        return False
+    fingerprint = build_stamp.inputs_before_build(paths)
     message = "Building the warehouse (dbt build: models and tests)"
     with working(message) as status:
         if os.environ.get("O211_DEBUG") == "1":
@@ -176,6 +187,8 @@ def build(paths: DataPaths) -> None:
         else:
             with contextlib.redirect_stdout(StatusLine(status, message)):
                 execute("build")
+    build_stamp.stamp_after_build(paths, fingerprint)
+    return True
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,85 @@
+"""The append-only audit log (portal.md, "Audit"): who, when, from which address, what.
+
+Rows are only ever inserted; the table's triggers refuse updates and deletes. Details are
+plain words and facts (names, file names, SHA-256), never a password or a hash of one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from portal.db import Database
+from portal.settings import PortalSettings
+
+LOGIN, LOGIN_FAILED, LOGIN_LOCKED, LOGOUT = "login", "login failed", "login locked", "logout"
+UPLOAD_ACCEPTED, UPLOAD_REFUSED = "finance upload accepted", "finance upload refused"
+ACCOUNT_ADDED, ACCOUNT_DISABLED, ACCOUNT_ENABLED = (
+    "account added",
+    "account disabled",
+    "account enabled",
+)
+PASSWORD_RESET, PASSWORD_CHANGED, LANGUAGE_CHANGED = (
+    "password reset",
+    "password changed",
+    "language changed",
+)
+
+# A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_COLUMNS = ("id", "at", "actor", "address", "action", "details")
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: str
+    actor: str | None
+    address: str | None
+    action: str
+    details: str
+
+
+def record(
+    db: Database, settings: PortalSettings, action: str, *, actor: str | None,
+    address: str | None, details: str = "",
+) -> None:  # fmt: skip
+    with db.connect() as con:
+        con.execute(
+            "insert into audit_log (at, actor, address, action, details) values (?, ?, ?, ?, ?)",
+            (settings.clock().isoformat(), actor, address, action, details),
+        )
+
+
+def entries(db: Database, limit: int | None = None) -> list[AuditEntry]:
+    """Newest first."""
+    query = "select * from audit_log order by id desc"
+    with db.connect() as con:
+        if limit is None:
+            rows = con.execute(query).fetchall()
+        else:
+            rows = con.execute(query + " limit ?", (limit,)).fetchall()
+    return [
+        AuditEntry(r["id"], r["at"], r["actor"], r["address"], r["action"], r["details"])
+        for r in rows
+    ]
+
+
+def neutralised(value: str | None) -> str:
+    """A cell a spreadsheet shows as text: a leading formula character gets an apostrophe."""
+    if value is None:
+        return ""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+def to_csv(rows: Sequence[AuditEntry]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for e in rows:
+        writer.writerow(
+            [str(e.id), *(neutralised(v) for v in (e.at, e.actor, e.address, e.action, e.details))]
+        )
+    return out.getvalue()

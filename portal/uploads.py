@@ -1,0 +1,272 @@
+"""Finance uploads: receive, check, place in the inbox, and follow each file's fate.
+
+An upload is checked with `ingest.finance_summary.check_finance_file` (the verdict of
+`ingest.pipeline.check_file`, the same code path as `o211 check FILE --kind finance`). Only an
+accepted file is placed, atomically and never over another file, in `inbox/finance/` as
+`upload-<id>-<safe name>`; its fate is read from where ingest moved it (portal.md, "Finance
+upload"): still in the inbox = waiting, `archive/finance/<load stamp>__upload-<id>-...` =
+loaded, `rejected/finance/upload-<id>-...` = rejected. The warehouse is never opened.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from ingest.finance_summary import FinanceCheck, FinanceSummary, check_finance_file
+from o211.paths import DataPaths
+from portal.db import Database
+from portal.settings import PortalSettings
+
+KIND = "finance"
+WAITING, LOADED, REJECTED, DUPLICATE, MISSING = (
+    "waiting",
+    "loaded",
+    "rejected",
+    "duplicate",
+    "missing",
+)
+STORED_PREFIX = "upload-"
+MAX_SAFE_NAME_CHARS = 100
+_UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
+# Ingest's archive names: `<UTC load stamp>__<stored name>` (ingest/pipeline.py, STAMP_FORMAT).
+_ARCHIVED = re.compile(r"^(\d{8}T\d{12}Z)__(upload-(\d+)-.*)$")
+_COPY_BLOCK = 1 << 20
+
+
+def safe_name(original: str) -> str:
+    """A file name that is only a name: no folders, no control characters, no leading dot.
+
+    The original name is never used as a path (portal.md); this one keeps its look (letters,
+    digits, spaces, `.`, `-`, `_`) and its extension so people recognise their file.
+    """
+    name = unicodedata.normalize("NFC", original)
+    name = re.split(r"[\\/]", name)[-1]
+    name = "".join(" " if unicodedata.category(c).startswith("C") else c for c in name)
+    name = _UNSAFE.sub("_", name).strip(" .")
+    stem, dot, suffix = name.rpartition(".")
+    if not dot:
+        stem, suffix = name, ""
+    suffix = suffix.lower()[:10]
+    stem = re.sub(r"\s+", " ", stem).strip(" ._")[: MAX_SAFE_NAME_CHARS - len(suffix) - 1]
+    stem = stem or "upload"
+    return f"{stem}.{suffix}" if suffix else stem
+
+
+def stored_name(upload_id: int, safe: str) -> str:
+    return f"{STORED_PREFIX}{upload_id}-{safe}"
+
+
+class UploadTooLarge(Exception):
+    pass
+
+
+class Incoming:
+    """An upload being received, in a private folder of the portal's own directory."""
+
+    def __init__(self, paths: DataPaths, original_name: str, limit: int) -> None:
+        self.original_name = original_name
+        self.safe_name = safe_name(original_name)
+        self.limit = limit
+        self.folder = paths.root / "portal" / "incoming" / secrets.token_hex(8)
+        self.folder.mkdir(parents=True, mode=0o700)
+        # Checked under its safe name: ingest quotes the file name in its messages.
+        self.path = self.folder / self.safe_name
+        self._handle = self.path.open("xb")
+        self.size = 0
+        self._digest = hashlib.sha256()
+
+    def write(self, block: bytes) -> None:
+        self.size += len(block)
+        if self.size > self.limit:
+            raise UploadTooLarge()
+        self._digest.update(block)
+        self._handle.write(block)
+
+    def finish(self) -> None:
+        self._handle.close()
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+    def discard(self) -> None:
+        self._handle.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def check(incoming: Incoming) -> FinanceCheck:
+    return check_finance_file(incoming.path)
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def place(paths: DataPaths, source: Path, name: str) -> Path:
+    """Copy `source` into the finance inbox as `name`, whole or not at all, never over a file.
+
+    The bytes go first to a hidden file in the inbox itself (ingest waits on names starting
+    with `.`), are synced, then linked to the final name: `link` fails rather than replace an
+    existing file, and a crash leaves at most a hidden partial file, never half an upload.
+    """
+    inbox = paths.inbox(KIND)
+    inbox.mkdir(parents=True, exist_ok=True)
+    target = inbox / name
+    partial = inbox / f".{name}.{secrets.token_hex(4)}.part"
+    try:
+        with source.open("rb") as reading, partial.open("xb") as writing:
+            while block := reading.read(_COPY_BLOCK):
+                writing.write(block)
+            writing.flush()
+            os.fsync(writing.fileno())
+        os.link(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    _fsync_folder(inbox)
+    return target
+
+
+@dataclass(frozen=True)
+class Upload:
+    id: int
+    uploaded_at: str
+    uploader: str
+    original_name: str
+    stored_name: str
+    sha256: str
+    size: int
+    rows: int
+    months: tuple[date, ...]
+    totals: dict[str, Decimal]
+    status: str = WAITING
+    load_stamp: str | None = None  # ingest's load time prefix when loaded: orders the loads
+    errors_txt: Path | None = None
+    in_force: tuple[date, ...] = field(default_factory=tuple)
+
+
+def record_upload(
+    db: Database, settings: PortalSettings, paths: DataPaths, incoming: Incoming,
+    summary: FinanceSummary, uploader: str,
+) -> Upload:  # fmt: skip
+    """Take the next upload id, place the file under a name carrying it, and keep the row.
+
+    The row and the placement happen in one transaction: a failed placement leaves no row.
+    """
+    months = json.dumps([m.isoformat() for m in summary.months])
+    totals = json.dumps({k: str(v) for k, v in sorted(summary.totals.items())})
+    with db.connect() as con:
+        cursor = con.execute(
+            "insert into finance_uploads (uploaded_at, uploader, original_name, stored_name, "
+            "sha256, size, rows, months, totals) values (?, ?, ?, '', ?, ?, ?, ?, ?)",
+            (
+                settings.clock().isoformat(), uploader, incoming.original_name,
+                incoming.sha256, incoming.size, summary.rows, months, totals,
+            ),
+        )  # fmt: skip
+        upload_id = int(cursor.lastrowid or 0)
+        name = stored_name(upload_id, incoming.safe_name)
+        con.execute("update finance_uploads set stored_name = ? where id = ?", (name, upload_id))
+        place(paths, incoming.path, name)
+    found = uploads(db, paths, ids=[upload_id])
+    return found[0]
+
+
+def earlier_upload_of(db: Database, sha256: str) -> tuple[int, str] | None:
+    """(id, time) of an earlier upload with these exact bytes: ingest would skip it."""
+    with db.connect() as con:
+        row = con.execute(
+            "select id, uploaded_at from finance_uploads where sha256 = ? order by id limit 1",
+            (sha256,),
+        ).fetchone()
+    return None if row is None else (row["id"], row["uploaded_at"])
+
+
+def _fates(paths: DataPaths) -> dict[int, tuple[str, str | None, Path | None]]:
+    """upload id -> (status, load stamp, errors summary), from where each file now is."""
+    fates: dict[int, tuple[str, str | None, Path | None]] = {}
+    id_of = re.compile(rf"^{STORED_PREFIX}(\d+)-")
+
+    def names(folder: Path) -> Iterable[str]:
+        return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else ()
+
+    for name in names(paths.inbox(KIND)):
+        if match := id_of.match(name):
+            fates[int(match[1])] = (WAITING, None, None)
+    for name in names(paths.rejected(KIND)):
+        if (match := id_of.match(name)) and not name.endswith((".errors.csv", ".errors.txt")):
+            errors = paths.rejected(KIND) / f"{name}.errors.txt"
+            fates[int(match[1])] = (REJECTED, None, errors if errors.exists() else None)
+    for name in names(paths.archive(KIND)):
+        if match := _ARCHIVED.match(name):
+            status = DUPLICATE if name.endswith(".duplicate") else LOADED
+            fates[int(match[3])] = (status, match[1], None)
+    return fates
+
+
+def _row_upload(row: dict[str, object], fate: tuple[str, str | None, Path | None]) -> Upload:
+    return Upload(
+        id=int(str(row["id"])),
+        uploaded_at=str(row["uploaded_at"]),
+        uploader=str(row["uploader"]),
+        original_name=str(row["original_name"]),
+        stored_name=str(row["stored_name"]),
+        sha256=str(row["sha256"]),
+        size=int(str(row["size"])),
+        rows=int(str(row["rows"])),
+        months=tuple(date.fromisoformat(m) for m in json.loads(str(row["months"]))),
+        totals={k: Decimal(v) for k, v in json.loads(str(row["totals"])).items()},
+        status=fate[0],
+        load_stamp=fate[1],
+        errors_txt=fate[2],
+    )
+
+
+def uploads(db: Database, paths: DataPaths, ids: Iterable[int] | None = None) -> list[Upload]:
+    """Every upload (newest first) with its fate and the months in which it is in force.
+
+    A month's figures come from the latest load that contains it (extracts.md, "Revisions"):
+    among loaded uploads, the one with the latest load stamp wins that month.
+    """
+    with db.connect() as con:
+        rows = [dict(r) for r in con.execute("select * from finance_uploads order by id desc")]
+    fates = _fates(paths)
+    listed = [
+        _row_upload(row, fates.get(int(str(row["id"])), (MISSING, None, None))) for row in rows
+    ]
+    latest: dict[date, Upload] = {}
+    for upload in sorted(
+        (u for u in listed if u.status == LOADED), key=lambda u: (u.load_stamp or "", u.id)
+    ):
+        for month in upload.months:
+            latest[month] = upload
+    in_force: dict[int, list[date]] = {}
+    for month, upload in latest.items():
+        in_force.setdefault(upload.id, []).append(month)
+    result = [
+        Upload(**{**u.__dict__, "in_force": tuple(sorted(in_force.get(u.id, ())))}) for u in listed
+    ]
+    if ids is not None:
+        wanted = set(ids)
+        result = [u for u in result if u.id in wanted]
+    return result
+
+
+def months_in_force(listed: Iterable[Upload]) -> list[tuple[date, Upload]]:
+    """(month, the upload whose lines count for it), oldest month first."""
+    pairs = [(month, u) for u in listed for month in u.in_force]
+    return sorted(pairs, key=lambda pair: pair[0])
