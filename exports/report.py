@@ -42,7 +42,8 @@ from exports.versions import (
     source_record,
     write_new_file,
 )
-from exports.workbook import TORONTO, VersionInfo, build_workbook, workbook_bytes
+from exports.workbook import VersionInfo, build_workbook, workbook_bytes
+from o211.calendar import TORONTO
 from o211.paths import DataPaths
 
 

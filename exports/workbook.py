@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.chart import LineChart, Reference
@@ -27,8 +26,8 @@ from exports.marts import OUTCOMES, ReportData, Stage
 from exports.notes import methodology, quality_warnings, rules_in_force
 from exports.safety import set_text
 from exports.versions import ElementChange, InputChange, report_value
+from o211.calendar import TORONTO
 
-TORONTO = ZoneInfo("America/Toronto")
 TITLE = "Ontario 211 - Service Data Schedule"
 PROGRAM = "Ontario community services information and referral service"
 COMPONENT = "Homelessness Initiatives and Other Community Services"

@@ -20,7 +20,9 @@ from decimal import Decimal, InvalidOperation
 import numpy as np
 import pandas as pd
 
-LOCAL_TIME_ZONE = "America/Toronto"
+from o211.calendar import TORONTO_ZONE_NAME
+
+LOCAL_TIME_ZONE = TORONTO_ZONE_NAME
 INSTANT = "datetime64[us, UTC]"
 
 _TIMESTAMP = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?"

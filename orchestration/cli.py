@@ -19,6 +19,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from o211.calendar import STAGES, fiscal_year_start
 from o211.kinds import KINDS
 from o211.paths import REPO_ROOT, DataPaths
 from orchestration.settings import ensure_dagster_home
@@ -89,16 +90,12 @@ def data_paths() -> DataPaths:
 
 
 def stage_option_check(stage: str) -> str:
-    from orchestration.partitions import STAGES
-
     if stage not in STAGES:
         raise typer.BadParameter(f"choose one of {', '.join(STAGES)}")
     return stage
 
 
 def fiscal_year_check(value: str | None) -> str | None:
-    from orchestration.partitions import fiscal_year_start
-
     if value is None:
         return None
     try:

@@ -11,14 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
 
+from o211.calendar import TORONTO
 from o211.paths import DataPaths
+from o211.warehouse import connect
 
-TORONTO = ZoneInfo("America/Toronto")
 CHANNELS = ("calls", "chats", "emails", "texts")
 # The dbt var defaults (dbt_project.yml); marts.rules_config holds the values in force.
 DEFAULT_SETTINGS = {
@@ -164,8 +164,6 @@ class Evidence:
 
 
 def read_evidence(paths: DataPaths, channel: str, contact_id: str) -> Evidence:
-    from o211.warehouse import connect
-
     if not paths.warehouse.is_file():
         raise RuntimeError(f"no warehouse at {paths.warehouse}; run o211 ingest and o211 build")
     with connect(paths.warehouse, read_only=True) as con:

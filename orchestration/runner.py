@@ -21,28 +21,25 @@ from rich.markup import escape
 from rich.status import Status
 from rich.table import Table
 
-from o211.kinds import KINDS
-from o211.paths import DBT_PROJECT_DIR, DataPaths
-from orchestration.execution import execute, instance
-from orchestration.partitions import (
-    FISCAL_YEARS,
+from o211.calendar import (
     ReportStage,
     latest_complete_fiscal_year,
+    report_delay_days,
     stage_end_months,
     stages_due,
 )
+from o211.kinds import KINDS
+from o211.paths import DataPaths
+from orchestration.execution import execute, instance
+from orchestration.partitions import FISCAL_YEARS, report_partition_key
 
 console = Console(stderr=False)
 progress_console = Console(stderr=True)
 
 
-def reporting_stages_seed() -> Path:
-    return DBT_PROJECT_DIR / "seeds" / "reporting_stages.csv"
-
-
 def demo_fiscal_year(today: date) -> str:
     """The latest fiscal year whose Q2, Q3 and final reports are all due today."""
-    return latest_complete_fiscal_year(today, stage_end_months(reporting_stages_seed()))
+    return latest_complete_fiscal_year(today, stage_end_months())
 
 
 @contextmanager
@@ -216,7 +213,7 @@ def report(fiscal_year: str, stage: str) -> ReportOutcome:
     target = ReportStage(fiscal_year, stage)
     register_fiscal_years([fiscal_year])
     with working(f"Writing the {target} report"):
-        result = execute("reports", partition_key=str(target.partition_key))
+        result = execute("reports", partition_key=str(report_partition_key(target)))
     metadata: dict[str, Any] = {}
     for event in result.get_asset_materialization_events():
         metadata = {
@@ -232,10 +229,8 @@ def report(fiscal_year: str, stage: str) -> ReportOutcome:
 
 def due_reports(today: date, fiscal_years: Sequence[str] | None = None) -> list[ReportOutcome]:
     """Write every report whose period has ended; unchanged ones are left as they are."""
-    from orchestration.schedules import report_delay_days
-
     years = list(fiscal_years) if fiscal_years is not None else known_fiscal_years()
-    due = stages_due(today, years, stage_end_months(reporting_stages_seed()), report_delay_days())
+    due = stages_due(today, years, stage_end_months(), report_delay_days())
     return [report(stage.fiscal_year, stage.stage) for stage in due]
 
 

@@ -18,8 +18,9 @@ import dagster as dg
 import duckdb
 import pytest
 
+from o211.calendar import ReportStage
 from o211.paths import REPO_ROOT, DataPaths
-from orchestration.partitions import FISCAL_YEARS, ReportStage
+from orchestration.partitions import FISCAL_YEARS, report_partition_key
 from orchestration.settings import WAREHOUSE_POOL
 
 FISCAL_YEAR = "2025-26"
@@ -57,7 +58,7 @@ def built(tmp_path_factory, dagster_home):
         second = dg.materialize(
             [*assets, *checks],
             selection=dg.AssetSelection.groups("reports"),
-            partition_key=str(stage.partition_key),
+            partition_key=str(report_partition_key(stage)),
             instance=instance,
             resources=resources,
         )

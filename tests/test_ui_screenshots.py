@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from orchestration.partitions import fiscal_year_of
+from o211.calendar import fiscal_year_of
 from orchestration.sensors import file_sha256
 from tests.live.finance import (
     SENSOR,

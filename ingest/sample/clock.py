@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from enum import Enum
-from zoneinfo import ZoneInfo
 
-TORONTO = ZoneInfo("America/Toronto")
+from o211.calendar import TORONTO, fiscal_year_start
 
 
 class TimestampStyle(Enum):
@@ -23,15 +22,7 @@ class TimestampStyle(Enum):
 
 def parse_fiscal_year(fiscal_year: str) -> tuple[date, date]:
     """First and last day of a fiscal year named like `2025-26` (1 April to 31 March)."""
-    parts = fiscal_year.split("-")
-    if len(parts) != 2 or not (parts[0].isdigit() and parts[1].isdigit()) or len(parts[1]) != 2:
-        raise ValueError(f"fiscal year {fiscal_year!r} is not like '2025-26'")
-    start_year = int(parts[0])
-    if (start_year + 1) % 100 != int(parts[1]):
-        raise ValueError(
-            f"fiscal year {fiscal_year!r}: the second part must be the year after the first "
-            f"(expected '{start_year}-{(start_year + 1) % 100:02d}')"
-        )
+    start_year = fiscal_year_start(fiscal_year)
     return date(start_year, 4, 1), date(start_year + 1, 3, 31)
 
 

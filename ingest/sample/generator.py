@@ -30,8 +30,7 @@ from ingest.sample.channels import (
 from ingest.sample.clock import Clock, TimestampStyle, days_between, parse_fiscal_year
 from ingest.sample.finance import month_starts, write_finance
 from ingest.sample.people import Population
-
-KINDS = ("calls", "chats", "texts", "emails", "surveys", "web", "finance")
+from o211.kinds import KINDS
 
 # Contacts in a fiscal year at scale 1 (the volumes).
 ANNUAL_VOLUME = {"calls": 420_000, "chats": 30_000, "texts": 10_000, "emails": 8_000}

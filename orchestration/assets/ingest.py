@@ -7,18 +7,13 @@ in the UI and the run log says in plain words what to fix.
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import date
 from typing import Any
 
 import dagster as dg
 
+from o211.calendar import fiscal_years_between
 from o211.kinds import KINDS
-from orchestration.partitions import (
-    FISCAL_YEARS,
-    fiscal_year_label,
-    fiscal_year_of,
-    fiscal_year_start,
-)
+from orchestration.partitions import FISCAL_YEARS
 from orchestration.resources import Warehouse
 from orchestration.settings import WAREHOUSE_POOL
 
@@ -232,11 +227,6 @@ def plain_words(outcome: FileOutcome) -> str:
         f"REJECTED: {kind} file {outcome.file} was not loaded. {outcome.reason.rstrip('.')}."
         f"{first}{where} Fix the file and drop it in the inbox again."
     )
-
-
-def fiscal_years_between(first: date, last: date) -> list[str]:
-    start, end = fiscal_year_start(fiscal_year_of(first)), fiscal_year_start(fiscal_year_of(last))
-    return [fiscal_year_label(year) for year in range(start, end + 1)]
 
 
 def loaded_fiscal_years(warehouse: Warehouse) -> list[str]:
