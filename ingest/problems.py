@@ -13,15 +13,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from o211.text_safety import inert_csv_text
+
 # Long cells (a whole pasted paragraph, a binary blob) are cut so the error list stays readable.
 MAX_VALUE_CHARS = 120
 # A file that is wrong on every row would give millions of identical lines; the first ones show
 # the pattern, the summary gives the totals.
 MAX_PROBLEMS_LISTED = 10_000
 EXAMPLES_PER_GROUP = 3
-
-# A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -77,9 +76,7 @@ def safe_cell(value: str | None) -> str:
     if value is None:
         return ""
     text = value if len(value) <= MAX_VALUE_CHARS else value[: MAX_VALUE_CHARS - 1] + "…"
-    if text.startswith(_FORMULA_STARTS):
-        text = "'" + text
-    return text
+    return inert_csv_text(text)
 
 
 def write_errors_csv(path: Path, problems: Sequence[Problem]) -> None:

@@ -151,6 +151,13 @@ def database_file(paths: DataPaths) -> Path:
     return paths.root / "portal" / "portal.sqlite3"
 
 
+def open_database(paths: DataPaths) -> Database:
+    """The portal database of a data directory, created or migrated first."""
+    db = Database(database_file(paths))
+    db.migrate()
+    return db
+
+
 def _statements(script: str) -> Iterator[str]:
     """Split a migration into statements (a trigger body holds `;` of its own)."""
     pending = ""
