@@ -1,0 +1,276 @@
+"""What each notification says, in the recipient's language, and when it is queued.
+
+Three watchers queue events into the outbox (`portal.notifications`): a new report version
+(found by scanning the manifests), a finance upload's fate (found in `archive/finance/` or
+`rejected/finance/`), and a failed pipeline run (called by the Dagster run-failure sensor).
+Each event is queued once, whatever number of times a watcher sees it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from pathlib import Path
+
+from o211.paths import DataPaths
+from portal.accounts import ADMIN, APPROVER, Account, list_users
+from portal.db import Database, database_file
+from portal.i18n import DEFAULT_LANGUAGE, LANGUAGES, Language
+from portal.mail import MailSettings, build_message
+from portal.notifications import Outgoing, event_known, queue_event
+from portal.reports import ReportVersion, all_versions
+from portal.settings import PortalSettings
+from portal.uploads import DUPLICATE, LOADED, REJECTED, Upload, uploads
+
+ERROR_LINE_CHARS = 500
+
+
+@dataclass(frozen=True)
+class Links:
+    """Where the links in a message point: the portal and the Dagster UI as people reach them."""
+
+    portal_url: str
+    dagster_url: str
+
+
+def recipients(db: Database, role: str) -> list[Account]:
+    """Active accounts of a role that have an email address."""
+    return [a for a in list_users(db) if a.role == role and a.active and a.email]
+
+
+def language_of(account: Account | None) -> Language:
+    code = account.language if account and account.language in LANGUAGES else None
+    return Language(code or DEFAULT_LANGUAGE)
+
+
+Compose = Callable[[Language], tuple[str, str]]
+
+
+def per_recipient(
+    accounts: Iterable[Account], mail: MailSettings, now: datetime, compose: Compose
+) -> list[Outgoing]:
+    """One message per account, each in that account's language."""
+    outgoing = []
+    for account in accounts:
+        assert account.email is not None
+        language = language_of(account)
+        subject, body = compose(language)
+        message = build_message(
+            sender=mail.sender,
+            recipients=[account.email],
+            subject=subject,
+            body=body,
+            sent_at=now,
+            language=language.code,
+        )
+        outgoing.append(Outgoing([account.email], message))
+    return outgoing
+
+
+# --- new report versions -------------------------------------------------------------------
+
+
+def version_event_key(version: ReportVersion) -> str:
+    return f"report-version:{version.key}"
+
+
+def _version_text(version: ReportVersion, links: Links) -> Compose:
+    def compose(lang: Language) -> tuple[str, str]:
+        t = lang.gettext
+        names = {"fy": version.fiscal_year, "stage": version.stage, "n": version.version}
+        subject = t("New report version to review: {fy} {stage} v{n}").format(**names)
+        body = "\n\n".join(
+            [
+                t("Version v{n} of the {fy} {stage} report was written on {at}.").format(
+                    at=lang.moment(version.generated_at), **names
+                ),
+                t("It needs your review and approval before it can be sent to the ministry.")
+                if version.version == 1
+                else t(
+                    "It replaces v{previous}: any approval of an earlier version no longer"
+                    " counts, and this version needs its own approval. The page shows what"
+                    " changed."
+                ).format(previous=version.version - 1),
+                t("Review it here: {url}").format(
+                    url=f"{links.portal_url}/reports/{version.fiscal_year}"
+                ),
+            ]
+        )
+        return subject, body
+
+    return compose
+
+
+def queue_new_versions(
+    db: Database, paths: DataPaths, mail: MailSettings, links: Links, now: datetime
+) -> list[str]:
+    """Tell the approvers about every version not noticed before; returns the new event keys."""
+    queued = []
+    approvers: list[Account] | None = None
+    for version in all_versions(paths.outbox):
+        key = version_event_key(version)
+        with db.connect() as con:
+            if event_known(con, key):
+                continue
+        approvers = recipients(db, APPROVER) if approvers is None else approvers
+        messages = per_recipient(approvers, mail, now, _version_text(version, links))
+        details = json.dumps(
+            {"version": version.key, "written_at": version.generated_at.isoformat()}
+        )
+        with db.connect() as con:
+            if queue_event(con, key, "report-version", now, messages, details):
+                queued.append(key)
+    return queued
+
+
+# --- failed pipeline runs ------------------------------------------------------------------
+
+
+def first_error_line(text: str | None) -> str:
+    for line in (text or "").splitlines():
+        if line.strip():
+            return line.strip()[:ERROR_LINE_CHARS]
+    return ""
+
+
+def queue_run_failure(
+    db: Database,
+    mail: MailSettings,
+    links: Links,
+    now: datetime,
+    run_id: str,
+    job_name: str,
+    error: str,
+) -> bool:
+    """Tell the admins that a pipeline run failed (once per run id)."""
+    key = f"run-failed:{run_id}"
+    line = first_error_line(error)
+    run_url = f"{links.dagster_url}/runs/{run_id}"
+
+    def compose(lang: Language) -> tuple[str, str]:
+        t = lang.gettext
+        subject = t("Pipeline run failed: {job} ({run})").format(job=job_name, run=run_id[:8])
+        body = "\n\n".join(
+            [
+                t("The pipeline run {run} ({job}) failed at {at}.").format(
+                    run=run_id, job=job_name, at=lang.moment(now)
+                ),
+                t("First error: {line}").format(line=line or t("(no error message)")),
+                t("Its logs in the Dagster UI: {url}").format(url=run_url),
+            ]
+        )
+        return subject, body
+
+    with db.connect() as con:
+        if event_known(con, key):
+            return False
+    messages = per_recipient(recipients(db, ADMIN), mail, now, compose)
+    details = json.dumps({"run_id": run_id, "job": job_name, "error": line, "url": run_url})
+    with db.connect() as con:
+        return queue_event(con, key, "run-failed", now, messages, details)
+
+
+def queue_run_failure_for(
+    paths: DataPaths,
+    run_id: str,
+    job_name: str,
+    error: str,
+    now: datetime,
+    environ: dict[str, str] | None = None,
+) -> bool:
+    """The entry point orchestration calls: open (or create) the portal's database and queue."""
+    db = Database(database_file(paths))
+    db.migrate()
+    settings = PortalSettings.from_env()
+    links = Links(settings.portal_url, settings.dagster_url)
+    return queue_run_failure(
+        db, MailSettings.from_env(environ), links, now, run_id, job_name, error
+    )
+
+
+# --- finance uploads -----------------------------------------------------------------------
+
+UPLOAD_REASONS_SHOWN = 20
+
+
+def upload_problems(errors_csv: Path, limit: int = UPLOAD_REASONS_SHOWN) -> list[dict[str, str]]:
+    """The first problems ingest recorded for a rejected file (`<file>.errors.csv`)."""
+    try:
+        with errors_csv.open(encoding="utf-8", errors="replace", newline="") as handle:
+            return [dict(row) for row in islice(csv.DictReader(handle), limit)]
+    except (OSError, csv.Error):
+        return []
+
+
+def _upload_text(upload: Upload, problems: list[dict[str, str]], links: Links) -> Compose:
+    def compose(lang: Language) -> tuple[str, str]:
+        t = lang.gettext
+        names = {"name": upload.original_name, "at": lang.moment(upload.uploaded_at)}
+        page = t("Your uploads: {url}").format(url=f"{links.portal_url}/finance")
+        if upload.status == REJECTED:
+            subject = t("Finance file not loaded: {name}").format(**names)
+            lines = [
+                t(
+                    "Row {row}, column {column}, value {value}: {problem}"
+                    if p.get("row")
+                    else "{problem}"
+                ).format(
+                    row=p.get("row", ""),
+                    column=p.get("column") or "-",
+                    value=repr(p.get("value") or ""),
+                    problem=p.get("problem", ""),
+                )
+                for p in problems
+            ]
+            body = [
+                t("The finance file {name} you uploaded on {at} was not loaded.").format(**names),
+                t("Problems found:") + "\n" + "\n".join(f"- {line}" for line in lines)
+                if lines
+                else t("The file could not be read."),
+                t("Nothing from it was counted. Correct the file and upload it again."),
+                page,
+            ]
+        else:
+            subject = t("Finance file loaded: {name}").format(**names)
+            months = ", ".join(lang.month(m) for m in upload.months)
+            body = [
+                t("The finance file {name} you uploaded on {at} was loaded.").format(**names),
+                t("Months covered: {months}").format(months=months),
+            ]
+            if upload.status == DUPLICATE:
+                body.append(t("It is identical to a file loaded before, so no figure changed."))
+            body.append(page)
+        return subject, "\n\n".join(body)
+
+    return compose
+
+
+def queue_upload_fates(
+    db: Database, paths: DataPaths, mail: MailSettings, links: Links, now: datetime
+) -> list[str]:
+    """Tell each uploader once that their file was loaded or rejected."""
+    queued = []
+    accounts = {a.name.lower(): a for a in list_users(db)}
+    for upload in uploads(db, paths):
+        if upload.status not in (LOADED, DUPLICATE, REJECTED):
+            continue
+        kind = "upload-rejected" if upload.status == REJECTED else "upload-loaded"
+        key = f"{kind}:{upload.id}"
+        with db.connect() as con:
+            if event_known(con, key):
+                continue
+        account = accounts.get(upload.uploader.lower())
+        to = [account] if account and account.active and account.email else []
+        problems = []
+        if upload.status == REJECTED and upload.errors_txt is not None:
+            problems = upload_problems(upload.errors_txt.with_suffix(".csv"))
+        messages = per_recipient(to, mail, now, _upload_text(upload, problems, links))
+        details = json.dumps({"upload": upload.id, "status": upload.status})
+        with db.connect() as con:
+            if queue_event(con, key, kind, now, messages, details):
+                queued.append(key)
+    return queued
