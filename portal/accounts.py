@@ -16,10 +16,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from portal.db import Database
+from portal.i18n import N_, Message
 from portal.settings import PortalSettings
 
 FINANCE, APPROVER, LIAISON, ADMIN = "finance", "approver", "liaison", "admin"
 ROLES: tuple[str, ...] = (FINANCE, APPROVER, LIAISON, ADMIN)
+# The role names as pages show them (translated); marked here so extraction finds them.
+ROLE_LABELS = (N_("finance"), N_("approver"), N_("liaison"), N_("admin"))
 MIN_PASSWORD_CHARS = 12
 MAX_PASSWORD_CHARS = 1024  # hashing megabytes of "password" would be a cheap denial of service
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
@@ -31,6 +34,10 @@ _hasher = PasswordHasher()
 
 class AccountError(ValueError):
     """A request about an account that cannot be done; the message says why, for a person."""
+
+    def __init__(self, template: str, **params: object) -> None:
+        self.message = Message(template, params)
+        super().__init__(str(self.message))
 
 
 @dataclass(frozen=True)
@@ -64,20 +71,24 @@ def _account(row: sqlite3.Row) -> Account:
 
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_CHARS:
-        raise AccountError(f"the password must have at least {MIN_PASSWORD_CHARS} characters")
+        raise AccountError(
+            N_("the password must have at least {count} characters"), count=MIN_PASSWORD_CHARS
+        )
     if len(password) > MAX_PASSWORD_CHARS:
-        raise AccountError(f"the password must have at most {MAX_PASSWORD_CHARS} characters")
+        raise AccountError(
+            N_("the password must have at most {count} characters"), count=MAX_PASSWORD_CHARS
+        )
 
 
 def _check_fields(name: str, role: str, email: str | None) -> None:
     if not NAME_PATTERN.match(name):
         raise AccountError(
-            "a name is 1 to 64 letters, digits or . _ @ -, starting with a letter or digit"
+            N_("a name is 1 to 64 letters, digits or . _ @ -, starting with a letter or digit")
         )
     if role not in ROLES:
-        raise AccountError(f"the role must be one of {', '.join(ROLES)}")
+        raise AccountError(N_("the role must be one of {roles}"), roles=", ".join(ROLES))
     if email is not None and not EMAIL_PATTERN.match(email):
-        raise AccountError(f"{email!r} is not an email address")
+        raise AccountError(N_("{email} is not an email address"), email=email)
 
 
 def add_user(
@@ -96,7 +107,7 @@ def add_user(
                 (name, role, email, _hasher.hash(password), now),
             )
     except sqlite3.IntegrityError as error:
-        raise AccountError(f"an account named {name!r} already exists") from error
+        raise AccountError(N_("an account named {name} already exists"), name=name) from error
     return get_user(db, name)
 
 
@@ -104,7 +115,7 @@ def get_user(db: Database, name: str) -> Account:
     with db.connect() as con:
         row = con.execute("select * from users where name = ?", (name,)).fetchone()
     if row is None:
-        raise AccountError(f"there is no account named {name!r}")
+        raise AccountError(N_("there is no account named {name}"), name=name)
     return _account(row)
 
 

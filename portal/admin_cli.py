@@ -26,6 +26,7 @@ from portal.accounts import (
     set_password,
 )
 from portal.db import Database, open_database
+from portal.i18n import N_
 from portal.settings import PortalSettings
 
 DEMO_PREFIX = "demo-"
@@ -48,7 +49,7 @@ def read_password(prompt: Callable[[str], str] = getpass.getpass) -> str:
     password = prompt("New password (at least 12 characters): ")
     check_password(password)
     if prompt("The same password again: ") != password:
-        raise AccountError("the two passwords differ")
+        raise AccountError(N_("the two passwords differ"))
     return password
 
 

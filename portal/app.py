@@ -25,6 +25,7 @@ from portal import (
 )
 from portal.background import mail_lifespan
 from portal.db import Database, database_file
+from portal.i18n import N_
 from portal.settings import PortalSettings
 from portal.web import (
     STATIC_DIR,
@@ -68,22 +69,26 @@ def create_app(paths: DataPaths, *, settings: PortalSettings | None = None) -> F
     async def login_required(request: Request, _error: LoginRequired) -> Response:
         if request.method in {"GET", "HEAD"}:
             return redirect("/login")
-        return error_page(request, 401, "Your session has ended. Log in again.")
+        return error_page(request, 401, N_("Your session has ended. Log in again."))
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> Response:
         messages = {
-            403: "Your role may not use this page.",
-            404: "This page does not exist.",
-            405: "This page does not accept that request.",
+            403: N_("Your role may not use this page."),
+            404: N_("This page does not exist."),
+            405: N_("This page does not accept that request."),
         }
         message = messages.get(error.status_code, str(error.detail))
         if error.status_code == 403 and "form" in str(error.detail):
-            message = "The form had expired or did not come from this site. Reload it and retry."
+            message = N_(
+                "The form had expired or did not come from this site. Reload it and retry."
+            )
         return error_page(request, error.status_code, message)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, _error: RequestValidationError) -> Response:
-        return error_page(request, 400, "The form was incomplete. Go back and fill it in again.")
+        return error_page(
+            request, 400, N_("The form was incomplete. Go back and fill it in again.")
+        )
 
     return app

@@ -12,19 +12,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from portal.db import Database
+from portal.i18n import N_
 from portal.settings import PortalSettings
 
-LOGIN, LOGIN_FAILED, LOGIN_LOCKED, LOGOUT = "login", "login failed", "login locked", "logout"
-UPLOAD_ACCEPTED, UPLOAD_REFUSED = "finance upload accepted", "finance upload refused"
+LOGIN, LOGIN_FAILED, LOGIN_LOCKED, LOGOUT = (
+    N_("login"),
+    N_("login failed"),
+    N_("login locked"),
+    N_("logout"),
+)
+UPLOAD_ACCEPTED, UPLOAD_REFUSED = N_("finance upload accepted"), N_("finance upload refused")
 ACCOUNT_ADDED, ACCOUNT_DISABLED, ACCOUNT_ENABLED = (
-    "account added",
-    "account disabled",
-    "account enabled",
+    N_("account added"),
+    N_("account disabled"),
+    N_("account enabled"),
 )
 PASSWORD_RESET, PASSWORD_CHANGED, LANGUAGE_CHANGED = (
-    "password reset",
-    "password changed",
-    "language changed",
+    N_("password reset"),
+    N_("password changed"),
+    N_("language changed"),
 )
 
 # A spreadsheet treats a cell starting with one of these as a formula (CSV injection).

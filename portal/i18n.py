@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
@@ -23,6 +23,24 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
 from babel.support import NullTranslations, Translations
+
+
+def N_(message: str) -> str:
+    """Mark an English message for extraction; it is translated where it is shown."""
+    return message
+
+
+@dataclass(frozen=True)
+class Message:
+    """An English template with its parameters, e.g. `Message("{name} exists", {"name": n})`:
+    translated first, then filled, so the French catalogue holds one entry per sentence."""
+
+    template: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.template.format(**self.params)
+
 
 LANGUAGES: tuple[str, ...] = ("en", "fr")
 DEFAULT_LANGUAGE = "en"
@@ -88,6 +106,12 @@ class Language:
 
     def gettext(self, message: str) -> str:
         return translations(self.code).gettext(message)
+
+    def text(self, message: str | Message) -> str:
+        """A message for the page: a plain English message id, or a template with params."""
+        if isinstance(message, Message):
+            return self.gettext(message.template).format(**message.params)
+        return self.gettext(message)
 
     def ngettext(self, singular: str, plural: str, count: int) -> str:
         return translations(self.code).ngettext(singular, plural, count)

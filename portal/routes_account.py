@@ -16,7 +16,7 @@ from portal.accounts import (
     set_language,
     set_password,
 )
-from portal.i18n import LANGUAGES
+from portal.i18n import LANGUAGES, N_
 from portal.sessions import COOKIE_NAME, Session, start_session
 from portal.web import LANGUAGE_COOKIE, client_address, for_roles, portal_of, redirect, render
 
@@ -37,7 +37,7 @@ def change_language(
 ) -> Response:
     portal = portal_of(request)
     if language not in LANGUAGES:
-        return render(request, "account.html", {"error": "Unknown language."}, status_code=400)
+        return render(request, "account.html", {"error": N_("Unknown language.")}, status_code=400)
     set_language(portal.db, session.account.id, language)
     audit.record(
         portal.db, portal.settings, audit.LANGUAGE_CHANGED, actor=session.account.name,
@@ -67,22 +67,25 @@ def change_password(
         authenticate(portal.db, portal.settings, name, current)
     except LoginRefused:
         return render(
-            request, "account.html", {"error": "The current password is wrong."}, status_code=400
+            request,
+            "account.html",
+            {"error": N_("The current password is wrong.")},
+            status_code=400,
         )
     if new != repeat:
         return render(
-            request, "account.html", {"error": "The two new passwords differ."}, status_code=400
+            request, "account.html", {"error": N_("The two new passwords differ.")}, status_code=400
         )
     try:
         set_password(portal.db, name, new)
     except AccountError as error:
-        return render(request, "account.html", {"error": str(error)}, status_code=400)
+        return render(request, "account.html", {"error": error.message}, status_code=400)
     audit.record(
         portal.db, portal.settings, audit.PASSWORD_CHANGED, actor=name,
         address=client_address(request), details=f"account {name}",
     )  # fmt: skip
     # Changing the password ends every session of the account; this browser gets a new one.
-    response = render(request, "account.html", {"notice": "Your password was changed."})
+    response = render(request, "account.html", {"notice": N_("Your password was changed.")})
     account = session.account
     response.set_cookie(
         COOKIE_NAME, start_session(portal.db, portal.settings, account), httponly=True,

@@ -18,6 +18,7 @@ from portal.accounts import (
     list_users,
     set_password,
 )
+from portal.i18n import N_, Message
 from portal.sessions import Session
 from portal.web import client_address, for_roles, portal_of, redirect, render
 
@@ -55,7 +56,7 @@ def add(
     try:
         account = add_user(portal.db, portal.settings, name.strip(), role, password, email)
     except AccountError as error:
-        return _users_page(request, session, error=str(error), status_code=400)
+        return _users_page(request, session, error=error.message, status_code=400)
     audit.record(
         portal.db, portal.settings, audit.ACCOUNT_ADDED, actor=session.account.name,
         address=client_address(request), details=f"account {account.name}, role {account.role}",
@@ -68,12 +69,12 @@ def disable(request: Request, session: Annotated[Session, for_roles(ADMIN)], nam
     portal = portal_of(request)
     if name.lower() == session.account.name.lower():
         return _users_page(
-            request, session, error="You cannot disable your own account.", status_code=400
+            request, session, error=N_("You cannot disable your own account."), status_code=400
         )
     try:
         account = disable_user(portal.db, portal.settings, name)
     except AccountError as error:
-        return _users_page(request, session, error=str(error), status_code=404)
+        return _users_page(request, session, error=error.message, status_code=404)
     audit.record(
         portal.db, portal.settings, audit.ACCOUNT_DISABLED, actor=session.account.name,
         address=client_address(request), details=f"account {account.name}",
@@ -87,7 +88,7 @@ def enable(request: Request, session: Annotated[Session, for_roles(ADMIN)], name
     try:
         account = enable_user(portal.db, name)
     except AccountError as error:
-        return _users_page(request, session, error=str(error), status_code=404)
+        return _users_page(request, session, error=error.message, status_code=404)
     audit.record(
         portal.db, portal.settings, audit.ACCOUNT_ENABLED, actor=session.account.name,
         address=client_address(request), details=f"account {account.name}",
@@ -106,12 +107,14 @@ def reset_password(
     try:
         account = set_password(portal.db, name, password)
     except AccountError as error:
-        return _users_page(request, session, error=str(error), status_code=400)
+        return _users_page(request, session, error=error.message, status_code=400)
     audit.record(
         portal.db, portal.settings, audit.PASSWORD_RESET, actor=session.account.name,
         address=client_address(request), details=f"account {account.name}",
     )  # fmt: skip
-    return _users_page(request, session, notice=f"New password set for {account.name}.")
+    return _users_page(
+        request, session, notice=Message(N_("New password set for {name}."), {"name": account.name})
+    )
 
 
 @router.get("/admin/audit")

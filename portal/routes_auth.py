@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from portal import audit
 from portal.accounts import ROLES, LoginRefused, authenticate
-from portal.i18n import LANGUAGES
+from portal.i18n import LANGUAGES, N_
 from portal.sessions import COOKIE_NAME, Session, end_session, purge_expired, start_session
 from portal.web import (
     LANGUAGE_COOKIE,
@@ -73,7 +73,7 @@ def login(
     cookie_token = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie_token or not secrets.compare_digest(cookie_token, login_token):
         return _login_page(
-            request, error="The form had expired. Please try again.", status_code=403
+            request, error=N_("The form had expired. Please try again."), status_code=403
         )
     name = name.strip()
     try:
@@ -83,9 +83,9 @@ def login(
         audit.record(portal.db, portal.settings, action, actor=name, address=address)
         log.info("%s for %r from %s", action, name, address)
         message = (
-            "This account is locked for 15 minutes after 5 failed logins."
+            N_("This account is locked for 15 minutes after 5 failed logins.")
             if refusal.locked
-            else "Wrong name or password."
+            else N_("Wrong name or password.")
         )
         return _login_page(request, error=message, status_code=401)
     purge_expired(portal.db, portal.settings)

@@ -17,6 +17,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from exports.template import seed_funding_sources, write_finance_template
 from portal import audit, uploads
 from portal.accounts import APPROVER, FINANCE
+from portal.i18n import N_
 from portal.problems import fix_text, problem_text
 from portal.sessions import Session
 from portal.web import (
@@ -40,11 +41,11 @@ PAGE_PROBLEMS = 1_000
 
 
 STATUS_NAMES = {
-    uploads.WAITING: "waiting",
-    uploads.LOADED: "loaded",
-    uploads.REJECTED: "rejected",
-    uploads.DUPLICATE: "loaded earlier (identical file)",
-    uploads.MISSING: "moved out of the pipeline's folders",
+    uploads.WAITING: N_("waiting"),
+    uploads.LOADED: N_("loaded"),
+    uploads.REJECTED: N_("rejected"),
+    uploads.DUPLICATE: N_("loaded earlier (identical file)"),
+    uploads.MISSING: N_("moved out of the pipeline's folders"),
 }
 ERRORS_SHOWN_BYTES = 20_000
 

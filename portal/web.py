@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from o211.paths import DataPaths
 from portal.accounts import ADMIN, APPROVER, FINANCE, LIAISON, ROLES
 from portal.db import Database
-from portal.i18n import LANGUAGE_NAMES, LANGUAGES, Language, choose_language
+from portal.i18n import LANGUAGE_NAMES, LANGUAGES, N_, Language, choose_language
 from portal.sessions import COOKIE_NAME, Session, current_session
 from portal.settings import PortalSettings
 
@@ -47,12 +47,12 @@ class NavItem:
 
 # The menu of each role; part 2 (reports, status) adds its pages here.
 NAV: list[NavItem] = [
-    NavItem("/finance", "Finance uploads", frozenset({FINANCE, APPROVER})),
-    NavItem("/reports", "Reports", frozenset({APPROVER, LIAISON})),
-    NavItem("/admin/status", "Pipeline status", frozenset({ADMIN})),
-    NavItem("/admin/users", "Accounts", frozenset({ADMIN})),
-    NavItem("/admin/audit", "Audit log", frozenset({ADMIN})),
-    NavItem("/account", "My account", frozenset(ROLES)),
+    NavItem("/finance", N_("Finance uploads"), frozenset({FINANCE, APPROVER})),
+    NavItem("/reports", N_("Reports"), frozenset({APPROVER, LIAISON})),
+    NavItem("/admin/status", N_("Pipeline status"), frozenset({ADMIN})),
+    NavItem("/admin/users", N_("Accounts"), frozenset({ADMIN})),
+    NavItem("/admin/audit", N_("Audit log"), frozenset({ADMIN})),
+    NavItem("/account", N_("My account"), frozenset(ROLES)),
 ]
 # Where each role lands after login: the first of these pages that the app serves.
 HOME_PAGES: Mapping[str, tuple[str, ...]] = {
