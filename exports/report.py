@@ -39,6 +39,7 @@ from exports.versions import (
     report_value,
     rule_record,
     set_aside_unlisted,
+    sha256_file,
     source_record,
     write_new_file,
 )
@@ -223,6 +224,50 @@ def _write_locked(
         fingerprint=inputs_fp,
         figures_fingerprint=figures_fp,
         reason=_reason(version, changes, inputs, data) + _set_aside_note(set_aside),
+    )
+
+
+def current_report(paths: DataPaths, fiscal_year: str, stage: str) -> ReportResult | None:
+    """The stage's latest version when `write_report` would leave it as it is, else None.
+
+    Current means: its figures and inputs fingerprints equal the warehouse's (what
+    `write_report` compares), its two files still have the bytes the manifest records (so they
+    still hold the warehouse's figures), and no interrupted run left files to tidy. Reads only,
+    so the command line can answer an unchanged report without starting Dagster; on None the
+    report goes through `write_report` as always.
+    """
+    folder = paths.outbox / fiscal_year
+    if not (folder / MANIFEST_NAME).is_file() or any(folder.glob(".tmp-*")):
+        return None
+    manifest = load_manifest(folder, fiscal_year)
+    previous = latest_version(manifest, stage)
+    if previous is None:
+        return None
+    listed = {
+        record["name"] for entry in manifest["versions"] for record in entry["files"].values()
+    }
+    for path in folder.glob(f"ON211_ServiceDataSchedule_{fiscal_year}_*"):
+        if path.name not in listed and path.is_file():
+            return None  # write_report would set it aside first
+    for record in previous["files"].values():
+        path = folder / record["name"]
+        if not path.is_file() or sha256_file(path) != record["sha256"]:
+            return None
+    data = read_report_data(paths.warehouse, fiscal_year, stage)
+    figures_fp, inputs_fp = _fingerprints(data)
+    if not _is_current(previous, figures_fp, inputs_fp):
+        return None
+    return ReportResult(
+        status="unchanged",
+        fiscal_year=fiscal_year,
+        stage=stage,
+        version=previous["version"],
+        xlsx_path=folder / previous["files"]["xlsx"]["name"],
+        csv_path=folder / previous["files"]["csv"]["name"],
+        figures=_figures(data),
+        fingerprint=inputs_fp,
+        figures_fingerprint=figures_fp,
+        reason=f"figures and inputs unchanged since v{previous['version']}",
     )
 
 
