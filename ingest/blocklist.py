@@ -15,7 +15,6 @@ from ingest.results import ACCEPTED, REJECTED, FileResult, unexpected
 
 # The blocklist only matters to the kinds whose rules use it (rules.md: calls, texts).
 BLOCKLISTED_KINDS = frozenset({"calls", "texts"})
-BLOCKLIST_NOT_A_NUMBER = "is not a phone number (fewer than 7 digits, or a withheld-caller word)"
 
 
 def load_blocklist(con: duckdb.DuckDBPyConnection, path: Path, key: bytes) -> FileResult:
@@ -31,7 +30,7 @@ def load_blocklist(con: duckdb.DuckDBPyConnection, path: Path, key: bytes) -> Fi
     try:
         opened = readers.open_csv(path, scan, ["number"], ["number"]) if scan.size else None
         if opened is None:
-            raise readers.whole_file("the file is empty", "put the header `number` on line 1")
+            raise readers.whole_file("blocklist.empty")
         encoding = opened.encoding
         for chunk in opened.chunks:
             numbers += chunk.frame["number"].tolist()
@@ -41,7 +40,7 @@ def load_blocklist(con: duckdb.DuckDBPyConnection, path: Path, key: bytes) -> Fi
     text = pd.Series(numbers, index=rows, dtype=TEXT)
     normalised = identity.normalise_phones(text)
     for row, value in text[normalised.isna()].items():
-        log.add(Problem(int(row), "number", value, BLOCKLIST_NOT_A_NUMBER, "remove or correct it"))
+        log.add(Problem(int(row), "number", value, "blocklist.not_a_number"))
     if log:
         return FileResult(
             kind="blocklist",

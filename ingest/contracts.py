@@ -43,44 +43,21 @@ __all__ = [
     "type_chunk",
 ]
 
-# --- problems in words -------------------------------------------------------------------------
-
-DATE_RANGE_FIX = "check the export's date column"
-LONG_TEXT_PROBLEM = f"is longer than {MAX_TEXT_CHARS:,} characters"
-LONG_TEXT_FIX = (
-    "this column holds short codes; check for a missing closing quote mark or text pasted "
-    "into the wrong cell, and export again"
-)
-
-LOCAL_TIME_HINT = (
-    "write it like 2025-04-01T09:30:00 (Toronto local time), 2025-04-01T09:30:00-04:00 "
-    "or 2025-04-01T13:30:00Z"
-)
-PARSE_PROBLEMS: dict[FieldType, tuple[str, str]] = {
-    TS: ("is not a date and time in ISO 8601 form", LOCAL_TIME_HINT),
-    FieldType.DATE: ("is not a date like 2025-04-01", "write dates as YYYY-MM-DD"),
-    FieldType.WEB_DATE: (
-        "is not a date like 2025-04-01 or 20250401",
-        "write dates as YYYY-MM-DD or YYYYMMDD",
-    ),
-    FieldType.BOOLEAN: (
-        "is not a yes/no value",
-        "use true/false, yes/no, 1/0 or y/n (a blank cell means false)",
-    ),
-    FieldType.COUNT: ("is not a whole number of 0 or more", "write counts as digits only"),
-    FieldType.MONTH: (
-        "is not a month",
-        "write the month as 2025-04, as a date in that month, or as an Excel date cell",
-    ),
+# The `ingest.messages` code of each parser's refusal.
+PARSE_CODES: dict[FieldType, str] = {
+    TS: "timestamp.invalid",
+    FieldType.DATE: "date.invalid",
+    FieldType.WEB_DATE: "web_date.invalid",
+    FieldType.BOOLEAN: "boolean.invalid",
+    FieldType.COUNT: "count.invalid",
+    FieldType.MONTH: "month.invalid",
 }
-MONEY_FIX = (
-    "write amounts like 1234.56, 1,234.56, $1,234.56, -1234.56 or (1,234.56), rounded to the cent"
-)
-BLANK_PROBLEM = "is blank, but every row needs a value"
-BLANK_FIX = "fill in the cell, or remove the row if it is not a real record"
-ENDED_PROBLEM = "is earlier than started_at (a contact cannot end before it starts)"
-ENDED_FIX = "check the clock settings of the export; correct or remove the row"
-UNKNOWN_FUNDING_PROBLEM = "is not a known funding source"
+# pandera check name -> `ingest.messages` code (any other check: `check.failed`).
+CHECK_CODES = {
+    "ended_not_before_started": "time.ended_before_started",
+    "known_funding_source": "funding_source.unknown",
+    "not_nullable": "value.blank",
+}
 
 
 # --- pandera schemas ---------------------------------------------------------------------------
@@ -150,11 +127,12 @@ def contract(kind: str, funding_sources: Collection[str] = ()) -> pa.DataFrameSc
 
 
 def _problems(
-    mask: pd.Series, text: pd.Series, column: str, problem: str, fix: str
+    mask: pd.Series, text: pd.Series, column: str, code: str, params: dict[str, str] | None = None
 ) -> list[Problem]:
     if not mask.any():
         return []
-    return [Problem(int(row), column, value, problem, fix) for row, value in text[mask].items()]
+    shared = params or {}
+    return [Problem(int(row), column, value, code, shared) for row, value in text[mask].items()]
 
 
 Parser = Callable[[pd.Series], tuple[pd.Series, pd.Series]]
@@ -203,7 +181,7 @@ def _outside(
         stamps = values[mask].to_numpy(dtype="datetime64[us]").astype("datetime64[D]")
         days = pd.Series(np.datetime_as_string(stamps), index=values.index[mask])
     return [
-        Problem(int(row), field.name, cells[row], accepted.problem(day), DATE_RANGE_FIX)
+        Problem(int(row), field.name, cells[row], "date.outside_range", accepted.params(day))
         for row, day in days.items()
     ]
 
@@ -237,20 +215,23 @@ def type_chunk(
         cells = text[field.name].astype(TEXT)
         blank = cells == ""
         if not field.blank_ok and blank.any():
-            problems += _problems(blank, cells, field.name, BLANK_PROBLEM, BLANK_FIX)
+            problems += _problems(blank, cells, field.name, "value.blank")
         if field.type not in PARSERS and field.type is not FieldType.MONEY:
             long = cells.str.len() > MAX_TEXT_CHARS
             if long.any():
                 # The problem quotes the start of the cell, not megabytes of it.
                 quoted = cells[long].str.slice(0, 100) + "…"
                 problems += _problems(
-                    long[long], quoted, field.name, LONG_TEXT_PROBLEM, LONG_TEXT_FIX
+                    long[long],
+                    quoted,
+                    field.name,
+                    "text.too_long",
+                    {"max_chars": f"{MAX_TEXT_CHARS:,}"},
                 )
                 cells = cells.where(~long, "")
         if field.type in PARSERS:
             values, bad = PARSERS[field.type](cells)
-            problem, fix = PARSE_PROBLEMS[field.type]
-            problems += _problems(bad, cells, field.name, problem, fix)
+            problems += _problems(bad, cells, field.name, PARSE_CODES[field.type])
             if field.type in DATED_TYPES:
                 outside = _outside(values, cells, field, accepted_dates)
                 if outside:
@@ -260,8 +241,8 @@ def type_chunk(
                     values.loc[rows] = pd.NaT
         elif field.type is FieldType.MONEY:
             values, bad, reasons = parsing.parse_money(cells)
-            for row, reason in reasons[bad].items():
-                problems.append(Problem(int(row), field.name, cells[row], reason, MONEY_FIX))
+            for row, code in reasons[bad].items():
+                problems.append(Problem(int(row), field.name, cells[row], code))
         elif field.type is FieldType.PHONE:
             values = identity.normalise_phones(cells)
         elif field.type is FieldType.EMAIL:
@@ -302,17 +283,14 @@ def _schema_problems(
         check = str(case.check)
         column = case.column if isinstance(case.column, str) else None
         row = None if pd.isna(case.index) else int(case.index)
-        if check == "ended_not_before_started":
-            if extract.ended_not_before is None or column != extract.ended_not_before[0]:
-                continue
-            problem, fix = ENDED_PROBLEM, ENDED_FIX
-        elif check == "known_funding_source":
-            problem = UNKNOWN_FUNDING_PROBLEM
-            fix = "use one of: " + ", ".join(funding_sources) + " (trimmed, any case)"
-        elif check == "not_nullable":
-            problem, fix = BLANK_PROBLEM, BLANK_FIX
-        else:
-            problem, fix = f"failed the check {check}", "correct the value"
+        if check == "ended_not_before_started" and (
+            extract.ended_not_before is None or column != extract.ended_not_before[0]
+        ):
+            continue
+        code = CHECK_CODES.get(check, "check.failed")
+        params = {"check": check} if code == "check.failed" else {}
+        if code == "funding_source.unknown":
+            params = {"sources": ", ".join(funding_sources)}
         field = by_target.get(column) if column else None
         name = field.name if field else column
         if (row, name) in reported:
@@ -321,5 +299,5 @@ def _schema_problems(
         value = None
         if row is not None and name in text.columns:
             value = str(text.at[row, name])
-        problems.append(Problem(row, name, value, problem, fix))
+        problems.append(Problem(row, name, value, code, params))
     return problems

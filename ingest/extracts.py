@@ -185,8 +185,9 @@ class AcceptedDates:
     first: date = date(2000, 1, 1)
     last: date = date(2099, 12, 31)
 
-    def problem(self, day: str) -> str:
-        return f"date {day} is outside the accepted range {self.first}..{self.last}"
+    def params(self, day: str) -> dict[str, str]:
+        """The parameters of the `date.outside_range` problem for a date outside the range."""
+        return {"day": day, "first": str(self.first), "last": str(self.last)}
 
 
 DEFAULT_ACCEPTED_DATES = AcceptedDates()

@@ -38,8 +38,9 @@ def plain_error(error: BaseException, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def whole_file(problem: str, fix: str) -> FileRejected:
-    return FileRejected(Problem(row=None, column=None, value=None, problem=problem, fix=fix))
+def whole_file(code: str, **params: str) -> FileRejected:
+    """The refusal of a whole file, for the `ingest.messages` sentence `code`."""
+    return FileRejected(Problem(None, None, None, code, params))
 
 
 @dataclass(frozen=True)

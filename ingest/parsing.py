@@ -121,7 +121,7 @@ def parse_counts(text: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def money_from_text(text: str) -> Decimal | str:
-    """An amount as Decimal, or the reason it is not one (a sentence for the problem list)."""
+    """An amount as Decimal, or the `ingest.messages` code of the reason it is not one."""
     body = text.replace(" ", "").replace("\u00a0", "")
     negative = False
     if body.startswith("(") and body.endswith(")"):
@@ -129,27 +129,27 @@ def money_from_text(text: str) -> Decimal | str:
     for _ in range(2):  # `-$5`, `$-5`
         if body.startswith("-"):
             if negative:
-                return "not a valid amount (two minus signs)"
+                return "amount.two_minus_signs"
             negative, body = True, body[1:]
         if body.startswith("$"):
             body = body[1:]
     match = _MONEY_RE.fullmatch(body)
     if match is None:
-        return "not a valid amount"
+        return "amount.invalid"
     decimals = match.group(1) or match.group(2) or ""
     if len(decimals) > MONEY_MAX_DECIMALS:
-        return "has more than 4 decimal places (an unrounded formula result?)"
+        return "amount.too_many_decimals"
     try:
         amount = Decimal(body.replace(",", ""))
     except InvalidOperation:
-        return "not a valid amount"
+        return "amount.invalid"
     if amount >= MONEY_LIMIT:
-        return "is too large for an amount"
+        return "amount.too_large"
     return -amount if negative else amount
 
 
 def parse_money(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Amounts as Decimal, a bad-cell mask and each bad cell's reason (finance files are small)."""
+    """Amounts as Decimal, a bad-cell mask and each bad cell's reason code (files are small)."""
     amounts: list[Decimal | None] = []
     reasons: list[str | None] = []
     for cell in text.tolist():

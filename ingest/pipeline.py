@@ -18,7 +18,7 @@ from ingest.blocklist import BLOCKLISTED_KINDS, guarded_blocklist, load_blocklis
 from ingest.extracts import EXTRACTS
 from ingest.loading import WAREHOUSE_FAILURES, Placement, Settings, load, next_load
 from ingest.problems import ProblemLog, summary_text
-from ingest.reading import FINANCE_SHEET, NO_ROWS_PROBLEM, Reading, funding_sources_for
+from ingest.reading import FINANCE_SHEET, Reading, funding_sources_for
 from ingest.rebuild import RebuildError, archived_files, rebuild_from_archive
 from ingest.results import (
     ACCEPTED,
@@ -38,7 +38,6 @@ __all__ = [
     "BLOCKLISTED_KINDS",
     "DUPLICATE",
     "FINANCE_SHEET",
-    "NO_ROWS_PROBLEM",
     "REJECTED",
     "SKIPPED",
     "CheckResult",

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest.messages import render
 from o211.text_safety import inert_csv_text
 
 # Long cells (a whole pasted paragraph, a binary blob) are cut so the error list stays readable.
@@ -30,15 +31,23 @@ class Problem:
     `row` is the line as a person counts it in the file or sheet (header row = its own number,
     the first data row under a header on line 1 is 2); None for a whole-file problem.
     `column` is the extract's column name, None when the problem is not about one column.
-    `problem` is a sentence in plain words, the same for every cell with the same fault so
-    that problems can be grouped; `fix` says what to do about it.
+    `code` names the sentence in `ingest.messages` and `params` fill its placeholders; the
+    rendered English is `problem` (the same for every cell with the same fault, so problems
+    group) and `fix` (what to do about it). A translation renders the code and params instead.
     """
 
     row: int | None
     column: str | None
     value: str | None
-    problem: str
-    fix: str = ""
+    code: str
+    params: Mapping[str, str] = field(default_factory=dict, hash=False)
+    problem: str = field(init=False)
+    fix: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        problem, fix = render(self.code, self.params)  # an unknown code fails here, at once
+        object.__setattr__(self, "problem", problem)
+        object.__setattr__(self, "fix", fix)
 
 
 class ProblemLog:

@@ -57,9 +57,8 @@ CHUNK_ROWS = 100_000
 MAX_TITLE_ROWS = 30
 
 UTF8_BOM = codecs.BOM_UTF8
-OTHER_DELIMITERS = {";": "';'", "\t": "tabs", "|": "'|'"}
-
-SAVE_AS_CSV_UTF8 = "open it in Excel and use File > Save As > 'CSV UTF-8 (Comma delimited)'"
+# How the problem names each delimiter (None: tabs, a sentence of its own to translate).
+OTHER_DELIMITERS: dict[str, str | None] = {";": "';'", "\t": None, "|": "'|'"}
 
 
 def normalise_header(name: str) -> str:
@@ -90,24 +89,14 @@ def match_header(
             repeated.append(name)
         seen.setdefault(name, position)
     if repeated:
-        raise whole_file(
-            "the header row names the column(s) "
-            + ", ".join(repr(n) for n in repeated)
-            + " more than once",
-            "keep one column of each name and delete or rename the others",
-        )
+        raise whole_file("header.repeated_column", columns=", ".join(repr(n) for n in repeated))
     missing = [name for name in required if name not in seen]
     if missing:
         raise whole_file(
-            "the header row (row "
-            + str(row)
-            + ") has no column named "
-            + ", ".join(repr(n) for n in missing)
-            + " (found: "
-            + ", ".join(repr(c.strip()) for c in cells if c.strip())
-            + ")",
-            "add the missing column(s) with exactly these names in the header row; "
-            "the order of columns does not matter",
+            "header.missing_column",
+            row=str(row),
+            missing=", ".join(repr(n) for n in missing),
+            found=", ".join(repr(c.strip()) for c in cells if c.strip()),
         )
     positions = {name: seen[name] for name in known if name in seen}
     extras = [cells[i].strip() for i, name in enumerate(names) if name and name not in known]
@@ -135,18 +124,11 @@ class OpenedExtract:
 def _text_encoding(scan: ByteScan, path: Path, legacy_allowed: bool) -> tuple[str, str]:
     """(codec for Python, the name recorded in the load log)."""
     if scan.head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise whole_file(
-            "the file is saved as UTF-16 ('Unicode Text'), not as UTF-8 CSV", SAVE_AS_CSV_UTF8
-        )
+        raise whole_file("csv.utf16")
     if scan.head.startswith(ZIP_MAGIC) or scan.head.startswith(OLE_MAGIC):
-        raise whole_file(
-            "the file is a spreadsheet workbook, not a CSV text file", SAVE_AS_CSV_UTF8
-        )
+        raise whole_file("csv.is_workbook")
     if scan.has_nul:
-        raise whole_file(
-            "the file holds binary (non-text) content, it is not a CSV text file",
-            "export the data again as CSV; " + SAVE_AS_CSV_UTF8,
-        )
+        raise whole_file("csv.binary")
     if scan.utf8:
         if scan.head.startswith(UTF8_BOM):
             return "utf-8-sig", "UTF-8 with BOM"
@@ -160,10 +142,7 @@ def _text_encoding(scan: ByteScan, path: Path, legacy_allowed: bool) -> tuple[st
             pass
         else:
             return "cp1252", "Windows-1252"
-    raise whole_file(
-        f"the file is not UTF-8 text (first bad character on line {scan.first_bad_byte_line})",
-        SAVE_AS_CSV_UTF8,
-    )
+    raise whole_file("csv.not_utf8", line=str(scan.first_bad_byte_line))
 
 
 def _header_cells(line: str) -> list[str]:
@@ -214,19 +193,15 @@ def _find_csv_header(
         if line_number >= MAX_TITLE_ROWS:
             break
     if first_candidate is None:
-        raise whole_file(
-            "the file is empty (no header row and no data)",
-            "export the data again; the first line must be the header row",
-        )
+        raise whole_file("csv.empty")
     row, cells, line = first_candidate
     names = {normalise_header(cell) for cell in cells}
     if not all(name in names for name in required) and len(cells) == 1:
         for delimiter, said in OTHER_DELIMITERS.items():
             if len(line.split(delimiter)) > 1:
-                raise whole_file(
-                    f"the file seems to use {said} between columns; save it as comma-separated",
-                    SAVE_AS_CSV_UTF8,
-                )
+                if said is None:
+                    raise whole_file("csv.tab_delimited")
+                raise whole_file("csv.other_delimiter", delimiter=said)
     return match_header(cells, row, known, required)
 
 
@@ -267,19 +242,15 @@ def _csv_chunks(handle: io.TextIOBase, header: Header, chunk_rows: int) -> Itera
         except pd.errors.ParserError as error:
             match = _PARSER_LINE_RE.search(str(error))
             if match is None:
-                raise whole_file(
-                    f"the file cannot be read as CSV ({error})",
-                    "check for unbalanced quote marks; " + SAVE_AS_CSV_UTF8,
-                ) from error
+                raise whole_file("csv.unreadable", error=str(error)) from error
             expected, line, saw = (int(g) for g in match.groups())
             raise FileRejected(
                 Problem(
-                    row=header.row + line,
-                    column=None,
-                    value=None,
-                    problem=f"the row has {saw} cells but the header has {expected}",
-                    fix="a value probably contains a comma without quote marks around it; "
-                    "export the file again from the source system",
+                    header.row + line,
+                    None,
+                    None,
+                    "csv.row_width",
+                    {"cells": str(saw), "expected": str(expected)},
                 )
             ) from error
         except pd.errors.EmptyDataError:
@@ -289,12 +260,6 @@ def _csv_chunks(handle: io.TextIOBase, header: Header, chunk_rows: int) -> Itera
 
 
 # --- XLSX --------------------------------------------------------------------------------------
-
-FORMULA_PROBLEM = "is a formula; formulas are never evaluated or copied"
-FORMULA_FIX = (
-    "select the sheet, Copy, then Paste Special > Values (so every cell holds its value), "
-    "and save again"
-)
 
 
 def cell_text(value: object) -> str:
@@ -334,9 +299,7 @@ def open_workbook(
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
     except Exception as error:  # openpyxl raises many types for a damaged file
         raise whole_file(
-            f"the workbook cannot be opened, it is damaged or not a real .xlsx workbook "
-            f"({type(error).__name__}: {plain_error(error)})",
-            "open it in Excel and save it again as 'Excel Workbook (.xlsx)'",
+            "workbook.cannot_open", error_type=type(error).__name__, error=plain_error(error)
         ) from error
     try:
         by_name = {ws.title.strip().lower(): ws for ws in workbook.worksheets}
@@ -384,10 +347,7 @@ def _find_sheet_header(
         if seen >= MAX_TITLE_ROWS:
             break
     if best is None:
-        raise whole_file(
-            "the sheet is empty (no header row and no data)",
-            "fill in the finance template: a header row, then one row per ledger line",
-        )
+        raise whole_file("workbook.empty_sheet")
     return match_header(best[1], best[0], known, required)
 
 
@@ -408,9 +368,7 @@ def _sheet_chunks(
                 position = header.positions[name]
                 value, is_formula = values[position] if position < len(values) else (None, False)
                 if is_formula:
-                    problems.append(
-                        Problem(row_number, name, str(value), FORMULA_PROBLEM, FORMULA_FIX)
-                    )
+                    problems.append(Problem(row_number, name, str(value), "cell.formula"))
                     record.append("")
                 else:
                     record.append(cell_text(value))

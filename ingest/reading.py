@@ -14,7 +14,6 @@ from ingest.problems import Problem, ProblemLog
 from ingest.results import unreadable
 
 FINANCE_SHEET = "Expenditures"
-NO_ROWS_PROBLEM = "the file has a header row but no data rows"
 
 
 def funding_sources_for(kind: str) -> tuple[str, ...]:
@@ -67,30 +66,18 @@ class Reading:
             self.log.add(unreadable(error))
             return
         if self.rows == 0 and not self.log:
-            self.log.add(
-                Problem(
-                    None,
-                    None,
-                    None,
-                    NO_ROWS_PROBLEM,
-                    "export the period again; an extract with no rows is never loaded",
-                )
-            )
+            self.log.add(Problem(None, None, None, "file.no_rows"))
 
     def _open(self) -> readers.OpenedExtract:
         extract = EXTRACTS[self.kind]
         suffix = self.path.suffix.lower()
         if suffix not in extract.formats:
-            raise readers.whole_file(
-                f"a {self.kind} extract must be a {' or '.join(extract.formats)} file, "
-                f"not {suffix or 'a file without extension'}",
-                "export or save the data as "
-                + (".xlsx or CSV" if self.kind == "finance" else "CSV UTF-8"),
-            )
+            code = "file.not_csv_or_xlsx" if ".xlsx" in extract.formats else "file.not_csv"
+            if not suffix:
+                raise readers.whole_file(f"{code}_no_extension", kind=self.kind)
+            raise readers.whole_file(code, kind=self.kind, suffix=suffix)
         if self.scan.size == 0:
-            raise readers.whole_file(
-                "the file is empty (0 bytes)", "export the data again; the upload may have failed"
-            )
+            raise readers.whole_file("file.empty")
         if suffix == ".xlsx":
             return readers.open_workbook(
                 self.path,

@@ -74,22 +74,13 @@ class CheckResult:
 
 def unreadable(error: Exception) -> Problem:
     """The whole-file problem of a file that a library could not read."""
-    return Problem(
-        None,
-        None,
-        None,
-        f"the file could not be read ({type(error).__name__}: {readers.plain_error(error)})",
-        "export or save the file again; if it keeps failing, send it to the data team",
-    )
+    return Problem(None, None, None, "file.unreadable", _error_params(error))
 
 
 def unexpected(error: Exception) -> Problem:
     """The whole-file problem of an error ingest did not foresee (it rejects only that file)."""
-    return Problem(
-        None,
-        None,
-        None,
-        "ingest stopped on this file with an unexpected error "
-        f"({type(error).__name__}: {readers.plain_error(error)}); nothing of it was loaded",
-        "send the file and this message to the data team",
-    )
+    return Problem(None, None, None, "file.unexpected_error", _error_params(error))
+
+
+def _error_params(error: Exception) -> dict[str, str]:
+    return {"error_type": type(error).__name__, "error": readers.plain_error(error)}

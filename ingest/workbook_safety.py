@@ -18,51 +18,42 @@ MAX_WORKBOOK_RATIO = 200
 MB = 1024 * 1024
 # How much of each XML part is searched for DOCTYPE / ENTITY declarations (they come first).
 DECLARATION_SCAN_BYTES = 64 * 1024
-ENTITY_PROBLEM = "the workbook contains XML entity declarations, which are not allowed in uploads"
-ENTITY_FIX = "re-save it from Excel as .xlsx"
 
 
 def check_workbook_container(path: Path, scan: ByteScan) -> None:
     """Size and decompression limits, checked on the zip directory before anything unpacks."""
-    save_xlsx = "open it in Excel and save it again as 'Excel Workbook (.xlsx)' without a password"
     if scan.head.startswith(OLE_MAGIC):
-        raise whole_file(
-            "the workbook is password-protected (encrypted) or in the old .xls format, "
-            "so it cannot be read",
-            save_xlsx,
-        )
+        raise whole_file("workbook.encrypted_or_xls")
     if scan.size > MAX_WORKBOOK_BYTES:
         raise whole_file(
-            f"the workbook is {scan.size / 1e6:.1f} MB; the limit is "
-            f"{MAX_WORKBOOK_BYTES / 1e6:.0f} MB",
-            "remove other sheets, images and unused rows, or upload a CSV",
+            "workbook.too_large",
+            size_mb=f"{scan.size / 1e6:.1f}",
+            limit_mb=f"{MAX_WORKBOOK_BYTES / 1e6:.0f}",
         )
     if not scan.head.startswith(ZIP_MAGIC):
-        raise whole_file("the file is not a valid .xlsx workbook (corrupt or renamed)", save_xlsx)
+        raise whole_file("workbook.not_xlsx")
     try:
         with zipfile.ZipFile(path) as archive:
             entries = archive.infolist()
     except (zipfile.BadZipFile, OSError) as error:
-        raise whole_file(
-            f"the file is not a valid .xlsx workbook ({plain_error(error)})", save_xlsx
-        ) from error
+        raise whole_file("workbook.bad_zip", error=plain_error(error)) from error
     unpacked = sum(entry.file_size for entry in entries)
     packed = max(1, sum(entry.compress_size for entry in entries))
     # Two checks, and the message names the one that fired: a bomb can stay under the size
     # limit and still be caught by its compression ratio.
     if unpacked > MAX_WORKBOOK_UNCOMPRESSED:
         raise whole_file(
-            f"the workbook would unpack to {unpacked / MB:,.0f} MB, more than the "
-            f"{MAX_WORKBOOK_UNCOMPRESSED / MB:,.0f} MB allowed (a damaged or hostile file)",
-            save_xlsx,
+            "workbook.unpacks_too_large",
+            unpacked_mb=f"{unpacked / MB:,.0f}",
+            limit_mb=f"{MAX_WORKBOOK_UNCOMPRESSED / MB:,.0f}",
         )
     if unpacked / packed > MAX_WORKBOOK_RATIO:
         raise whole_file(
-            f"the workbook's compression ratio is {unpacked / packed:,.0f} to 1 (it would unpack "
-            f"from {packed / MB:,.1f} MB to {unpacked / MB:,.0f} MB), more than the "
-            f"{MAX_WORKBOOK_RATIO} to 1 a real workbook has (a decompression bomb or a "
-            "damaged file)",
-            save_xlsx,
+            "workbook.compression_ratio",
+            ratio=f"{unpacked / packed:,.0f}",
+            packed_mb=f"{packed / MB:,.1f}",
+            unpacked_mb=f"{unpacked / MB:,.0f}",
+            limit=str(MAX_WORKBOOK_RATIO),
         )
     _refuse_entity_declarations(path, entries)
 
@@ -81,9 +72,6 @@ def _refuse_entity_declarations(path: Path, entries: Sequence[zipfile.ZipInfo]) 
                 with archive.open(entry) as part:
                     start = part.read(DECLARATION_SCAN_BYTES).upper()
                 if b"<!DOCTYPE" in start or b"<!ENTITY" in start:
-                    raise whole_file(ENTITY_PROBLEM, ENTITY_FIX)
+                    raise whole_file("workbook.xml_entities")
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as error:
-        raise whole_file(
-            f"the file is not a valid .xlsx workbook ({plain_error(error)})",
-            "open it in Excel and save it again as 'Excel Workbook (.xlsx)'",
-        ) from error
+        raise whole_file("workbook.damaged_part", error=plain_error(error)) from error
