@@ -110,7 +110,13 @@ class FileRow:
 
 
 def ingest(paths: DataPaths) -> list[FileRow]:
+    """Run the ingest job and return its table; an empty inbox with the blocklist already
+    loaded returns no rows without starting Dagster (`orchestration.quiet_inbox`)."""
+    from orchestration.quiet_inbox import nothing_to_ingest
+
     paths.ensure()
+    if nothing_to_ingest(paths):
+        return []
     with working("Loading the inbox"):
         result = execute("ingest")
     rows: list[FileRow] = []
@@ -130,7 +136,7 @@ def print_ingest_table(rows: Sequence[FileRow], detail_limit: int = 40) -> None:
     """One line per file; past `detail_limit` files, one line per kind and status instead,
     with every rejected file still listed by name."""
     if not rows:
-        console.print("Inbox empty: nothing to load.")
+        console.print("Inbox empty and blocklist unchanged: nothing to load.")
         return
     colours = {"accepted": "green", "rejected": "red", "duplicate": "yellow"}
 
