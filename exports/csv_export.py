@@ -6,8 +6,8 @@ import csv
 import io
 
 from exports.marts import ReportData
-from exports.safety import csv_text
 from exports.versions import format_value
+from o211.text_safety import inert_csv_text
 
 CSV_COLUMNS = (
     "fiscal_year",
@@ -33,13 +33,13 @@ def csv_bytes(data: ReportData) -> bytes:
         is_percent = row.unit == "percent"
         writer.writerow(
             [
-                csv_text(stage.fiscal_year),
-                csv_text(stage.stage),
-                csv_text(stage.stage_kind),
+                inert_csv_text(stage.fiscal_year),
+                inert_csv_text(stage.stage),
+                inert_csv_text(stage.stage_kind),
                 stage.period_start.isoformat(),
                 stage.period_end.isoformat(),
                 row.element_order,
-                csv_text(row.element),
+                inert_csv_text(row.element),
                 format_value(row.value, row.unit),
                 row.numerator if is_percent and row.numerator is not None else "",
                 row.denominator if is_percent and row.denominator is not None else "",

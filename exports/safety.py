@@ -8,10 +8,6 @@ from __future__ import annotations
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 
-# Spreadsheet programs treat a CSV field starting with one of these as a formula (OWASP
-# "CSV injection"); tab and carriage return are used to smuggle one past a naive check.
-CSV_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
 # Excel refuses a cell holding more characters than this and offers to "repair" the file.
 EXCEL_MAX_CELL_CHARACTERS = 32_767
 
@@ -33,13 +29,3 @@ def set_text(cell: Cell, value: str | None) -> Cell:
     # openpyxl turns any string starting with "=" into a formula; force it back to text.
     cell.data_type = "s"
     return cell
-
-
-def csv_text(value: str) -> str:
-    """Neutralise a CSV text field that a spreadsheet would run as a formula.
-
-    Only text goes through here: numbers such as `-1234.56` are written as numbers.
-    """
-    if value.startswith(CSV_FORMULA_TRIGGERS):
-        return "'" + value
-    return value

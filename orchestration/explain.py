@@ -16,18 +16,11 @@ from rich.console import Console
 from rich.table import Table
 
 from o211.calendar import TORONTO
+from o211.dbt_config import var_defaults
 from o211.paths import DataPaths
 from o211.warehouse import connect
 
 CHANNELS = ("calls", "chats", "emails", "texts")
-# The dbt var defaults (dbt_project.yml); marts.rules_config holds the values in force.
-DEFAULT_SETTINGS = {
-    "test_queue_pattern": "TEST",
-    "autodialer_max_talk_seconds": "10",
-    "autodialer_min_calls": "5",
-    "autodialer_window_minutes": "60",
-    "short_abandon_seconds": "0",
-}
 STAGING = {
     "calls": "staging.stg_raw__calls",
     "chats": "staging.stg_raw__chats",
@@ -167,7 +160,8 @@ def read_evidence(paths: DataPaths, channel: str, contact_id: str) -> Evidence:
     if not paths.warehouse.is_file():
         raise RuntimeError(f"no warehouse at {paths.warehouse}; run o211 ingest and o211 build")
     with connect(paths.warehouse, read_only=True) as con:
-        settings = dict(DEFAULT_SETTINGS)
+        # The dbt var defaults, overridden by the values in force that marts.rules_config holds.
+        settings = dict(var_defaults())
         for row in _rows(
             con, "select name, value from marts.rules_config where source = 'var'", []
         ):

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from o211.dbt_config import var_defaults
 from orchestration.explain import (
-    DEFAULT_SETTINGS,
     call_rules,
     chat_rules,
     first_match,
     message_rules,
 )
 
+# The dbt var defaults of dbt_project.yml, the settings a fresh warehouse holds.
+DEFAULT_SETTINGS = var_defaults()
 START = datetime(2025, 5, 8, 15, 0, tzinfo=UTC)
 
 

@@ -19,8 +19,8 @@ import pytest
 from exports.csv_export import CSV_COLUMNS, csv_bytes
 from exports.marts import ReportDataMissing, read_report_data
 from exports.report import ReportResult
-from exports.safety import csv_text
 from o211.paths import DataPaths
+from o211.text_safety import inert_csv_text as csv_text
 from tests.exports.conftest import FISCAL_YEAR, MartSpec, seed_elements, write
 
 REPORT_SPEC = Path("/work/shared/spec/report.md")
