@@ -134,8 +134,9 @@ def test_dbt_nodes_are_grouped_by_folder():
     assert dbt_layer({"resource_type": "model", "fqn": ["o211", "marts", "fct_calls"]}) == "marts"
     assert dbt_layer({"resource_type": "seed", "fqn": ["o211", "reporting_stages"]}) == "seeds"
     assert dbt_layer({"resource_type": "source", "source_name": "raw", "fqn": []}) == "raw"
-    assert dbt_build_args() == ["build"]
-    assert dbt_build_args(full_refresh=True) == ["build", "--full-refresh"]
+    production = ["build", "--exclude-resource-type", "unit_test"]
+    assert dbt_build_args() == production
+    assert dbt_build_args(full_refresh=True) == [*production, "--full-refresh"]
 
 
 def test_manifest_is_stale_when_a_model_is_newer(tmp_path):
