@@ -8,5 +8,7 @@ echo "== ruff"
 .venv/bin/ruff format --check .
 echo "== sqlfluff"
 .venv/bin/sqlfluff lint dbt_project/models dbt_project/tests dbt_project/macros
+echo "== import layers (pyproject.toml [tool.importlinter])"
+.venv/bin/lint-imports --no-cache
 echo "== pytest"
 exec .venv/bin/pytest "$@"
