@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from portal.i18n import N_
 from portal.reports import ReportVersion, current_versions, verified_bytes, versions
 
 APPROVED, RETURNED = "approved", "returned"
@@ -226,16 +227,16 @@ def record_decision(
     version = state.version
     if not state.is_current:
         raise DecisionRefused(
-            "v{old} is superseded by v{new}; review that one",
+            N_("v{old} is superseded by v{new}; review that one"),
             old=version.version,
             new=state.current.version,
         )
     comment = comment.strip()
     if decision == RETURNED and not comment:
-        raise DecisionRefused("a returned version needs a comment saying what to fix")
+        raise DecisionRefused(N_("a returned version needs a comment saying what to fix"))
     latest = state.latest_decision
     if decision == APPROVED and latest is not None and latest.decision == APPROVED:
-        raise DecisionRefused("v{n} is already approved", n=version.version)
+        raise DecisionRefused(N_("v{n} is already approved"), n=version.version)
     # Refuses (ReportFileRefused) when the file on disk is not the one the manifest lists.
     verified_bytes(outbox, version, "xlsx")
     verified_bytes(outbox, version, "csv")
@@ -263,19 +264,21 @@ def check_sendable(state: VersionState, resend: bool) -> Decision:
     version = state.version
     if not state.is_current:
         raise DecisionRefused(
-            "v{old} is superseded by v{new}; only the current version can be sent",
+            N_("v{old} is superseded by v{new}; only the current version can be sent"),
             old=version.version,
             new=state.current.version,
         )
     approval = state.latest_decision
     if approval is None or approval.decision != APPROVED:
-        raise DecisionRefused("v{n} is not approved; approve it before sending", n=version.version)
+        raise DecisionRefused(
+            N_("v{n} is not approved; approve it before sending"), n=version.version
+        )
     if approval.workbook_sha256 != version.xlsx.sha256:
-        raise DecisionRefused("the approved workbook is not the one the manifest lists now")
+        raise DecisionRefused(N_("the approved workbook is not the one the manifest lists now"))
     earlier = state.deliveries_since(approval)
     if earlier and not resend:
         raise DecisionRefused(
-            "v{n} was already sent; choose resend to send it again", n=version.version
+            N_("v{n} was already sent; choose resend to send it again"), n=version.version
         )
     return approval
 

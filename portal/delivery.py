@@ -23,7 +23,7 @@ from portal.approvals import (
     record_delivery,
 )
 from portal.db import Database
-from portal.i18n import Language
+from portal.i18n import N_, Language
 from portal.mail import Attachment, MailSettings, build_message
 from portal.notices import Links, language_of, recipients
 from portal.notifications import Outgoing, queue_event
@@ -46,14 +46,14 @@ def delivery_text(
     files: list[SentFile],
     links: Links,
 ) -> tuple[str, str]:
-    t = lang.gettext
-    subject = t("Ontario 211 Service Data Schedule {fy} {stage} v{n}").format(
+    _ = lang.gettext
+    subject = _("Ontario 211 Service Data Schedule {fy} {stage} v{n}").format(
         fy=version.fiscal_year, stage=version.stage, n=version.version
     )
     listed = "\n".join(f"  {f.name}\n    SHA-256 {f.sha256}" for f in files)
     body = "\n\n".join(
         [
-            t(
+            _(
                 "Attached is the Ontario 211 Service Data Schedule for {fy}, {stage}, version"
                 " v{n}, approved by {approver} on {at}."
             ).format(
@@ -63,8 +63,8 @@ def delivery_text(
                 approver=approver,
                 at=lang.moment(approved_at),
             ),
-            t("Attached files and their SHA-256:") + "\n" + listed,
-            t("The same files and their approval record are in the portal: {url}").format(
+            _("Attached files and their SHA-256:") + "\n" + listed,
+            _("The same files and their approval record are in the portal: {url}").format(
                 url=f"{links.portal_url}/reports/sent"
             ),
         ]
@@ -93,13 +93,13 @@ def send_version(
     liaisons = recipients(db, LIAISON)
     if not liaisons:
         raise DecisionRefused(
-            "no active liaison account has an email address: an admin must add one first"
+            N_("no active liaison account has an email address: an admin must add one first")
         )
     version = state.version
     xlsx = verified_bytes(paths.outbox, version, "xlsx")
     csv = verified_bytes(paths.outbox, version, "csv")
     if hashlib.sha256(xlsx).hexdigest() != approval.workbook_sha256:
-        raise DecisionRefused("the workbook is not the one that was approved; it was not sent")
+        raise DecisionRefused(N_("the workbook is not the one that was approved; it was not sent"))
     files = [
         SentFile(version.xlsx.name, hashlib.sha256(xlsx).hexdigest()),
         SentFile(version.csv.name, hashlib.sha256(csv).hexdigest()),
@@ -130,7 +130,7 @@ def send_version(
             if d.stage == version.stage and d.version == version.version
         ]
         if any(d.decision_id == approval.id for d in earlier) and not resend:
-            raise DecisionRefused("v{n} was just sent by someone else", n=version.version)
+            raise DecisionRefused(N_("v{n} was just sent by someone else"), n=version.version)
         key = f"report-sent:{version.key}#{len(earlier) + 1}"
         queue_event(con, key, "report-sent", now, [Outgoing(addresses, message)])
         return record_delivery(

@@ -80,22 +80,22 @@ def version_event_key(version: ReportVersion) -> str:
 
 def _version_text(version: ReportVersion, links: Links) -> Compose:
     def compose(lang: Language) -> tuple[str, str]:
-        t = lang.gettext
+        _ = lang.gettext
         names = {"fy": version.fiscal_year, "stage": version.stage, "n": version.version}
-        subject = t("New report version to review: {fy} {stage} v{n}").format(**names)
+        subject = _("New report version to review: {fy} {stage} v{n}").format(**names)
         body = "\n\n".join(
             [
-                t("Version v{n} of the {fy} {stage} report was written on {at}.").format(
+                _("Version v{n} of the {fy} {stage} report was written on {at}.").format(
                     at=lang.moment(version.generated_at), **names
                 ),
-                t("It needs your review and approval before it can be sent to the ministry.")
+                _("It needs your review and approval before it can be sent to the ministry.")
                 if version.version == 1
-                else t(
+                else _(
                     "It replaces v{previous}: any approval of an earlier version no longer"
                     " counts, and this version needs its own approval. The page shows what"
                     " changed."
                 ).format(previous=version.version - 1),
-                t("Review it here: {url}").format(
+                _("Review it here: {url}").format(
                     url=f"{links.portal_url}/reports/{version.fiscal_year}"
                 ),
             ]
@@ -152,15 +152,15 @@ def queue_run_failure(
     run_url = f"{links.dagster_url}/runs/{run_id}"
 
     def compose(lang: Language) -> tuple[str, str]:
-        t = lang.gettext
-        subject = t("Pipeline run failed: {job} ({run})").format(job=job_name, run=run_id[:8])
+        _ = lang.gettext
+        subject = _("Pipeline run failed: {job} ({run})").format(job=job_name, run=run_id[:8])
         body = "\n\n".join(
             [
-                t("The pipeline run {run} ({job}) failed at {at}.").format(
+                _("The pipeline run {run} ({job}) failed at {at}.").format(
                     run=run_id, job=job_name, at=lang.moment(now)
                 ),
-                t("First error: {line}").format(line=line or t("(no error message)")),
-                t("Its logs in the Dagster UI: {url}").format(url=run_url),
+                _("First error: {line}").format(line=line or _("(no error message)")),
+                _("Its logs in the Dagster UI: {url}").format(url=run_url),
             ]
         )
         return subject, body
@@ -208,41 +208,39 @@ def upload_problems(errors_csv: Path, limit: int = UPLOAD_REASONS_SHOWN) -> list
 
 def _upload_text(upload: Upload, problems: list[dict[str, str]], links: Links) -> Compose:
     def compose(lang: Language) -> tuple[str, str]:
-        t = lang.gettext
+        _ = lang.gettext
         names = {"name": upload.original_name, "at": lang.moment(upload.uploaded_at)}
-        page = t("Your uploads: {url}").format(url=f"{links.portal_url}/finance")
+        page = _("Your uploads: {url}").format(url=f"{links.portal_url}/finance")
         if upload.status == REJECTED:
-            subject = t("Finance file not loaded: {name}").format(**names)
+            subject = _("Finance file not loaded: {name}").format(**names)
             lines = [
-                t(
-                    "Row {row}, column {column}, value {value}: {problem}"
-                    if p.get("row")
-                    else "{problem}"
-                ).format(
-                    row=p.get("row", ""),
+                _("Row {row}, column {column}, value {value}: {problem}").format(
+                    row=p["row"],
                     column=p.get("column") or "-",
                     value=repr(p.get("value") or ""),
                     problem=p.get("problem", ""),
                 )
+                if p.get("row")
+                else p.get("problem", "")
                 for p in problems
             ]
             body = [
-                t("The finance file {name} you uploaded on {at} was not loaded.").format(**names),
-                t("Problems found:") + "\n" + "\n".join(f"- {line}" for line in lines)
+                _("The finance file {name} you uploaded on {at} was not loaded.").format(**names),
+                _("Problems found:") + "\n" + "\n".join(f"- {line}" for line in lines)
                 if lines
-                else t("The file could not be read."),
-                t("Nothing from it was counted. Correct the file and upload it again."),
+                else _("The file could not be read."),
+                _("Nothing from it was counted. Correct the file and upload it again."),
                 page,
             ]
         else:
-            subject = t("Finance file loaded: {name}").format(**names)
+            subject = _("Finance file loaded: {name}").format(**names)
             months = ", ".join(lang.month(m) for m in upload.months)
             body = [
-                t("The finance file {name} you uploaded on {at} was loaded.").format(**names),
-                t("Months covered: {months}").format(months=months),
+                _("The finance file {name} you uploaded on {at} was loaded.").format(**names),
+                _("Months covered: {months}").format(months=months),
             ]
             if upload.status == DUPLICATE:
-                body.append(t("It is identical to a file loaded before, so no figure changed."))
+                body.append(_("It is identical to a file loaded before, so no figure changed."))
             body.append(page)
         return subject, "\n\n".join(body)
 

@@ -28,7 +28,7 @@ from portal.approvals import (
     version_states,
 )
 from portal.delivery import send_version
-from portal.i18n import Language
+from portal.i18n import N_, Language
 from portal.mail import MailSettings
 from portal.notices import Links
 from portal.reports import (
@@ -58,6 +58,25 @@ REPORT_APPROVED, REPORT_RETURNED = "report approved", "report returned"
 REPORT_SENT, REPORT_DOWNLOADED = "report sent", "report downloaded"
 REPORT_REFUSED = "report file refused"
 MAX_COMMENT_CHARS = 4000
+# Words the pages translate that come from the data (the workbook's outcome headings, the
+# channel and kind names), listed here so extraction puts them in the catalogue.
+DATA_WORDS = (
+    N_("Counted"),
+    N_("Abandoned"),
+    N_("Short abandon"),
+    N_("Not offered"),
+    N_("Test"),
+    N_("Spam"),
+    N_("Auto dialer"),
+    N_("Static"),
+    N_("calls"),
+    N_("chats"),
+    N_("emails"),
+    N_("texts"),
+    N_("surveys"),
+    N_("web"),
+    N_("finance"),
+)
 
 
 def figure(lang: Language, value: Decimal | None, unit: str) -> str:
@@ -116,8 +135,10 @@ def _refused(request: Request, session: Session, error: ReportFileRefused) -> Re
         "error.html",
         {
             "status_code": 409,
-            "message": "This report file differs from the version that was written, so it is"
-            " not served. The data team has been told through the audit log.",
+            "message": N_(
+                "This report file differs from the version that was written, so it is not"
+                " served. The data team has been told through the audit log."
+            ),
         },
         session=session,
         status_code=409,
