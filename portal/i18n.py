@@ -18,7 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale, negotiate_locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
@@ -133,8 +133,8 @@ class Language:
         """An instant as Toronto wall time, with its zone."""
         if isinstance(value, str):
             value = datetime.fromisoformat(value)
+        local = value.astimezone(TORONTO)
         return (
-            format_datetime(value, "medium", tzinfo=TORONTO, locale=self.locale)
-            + " "
-            + (value.astimezone(TORONTO).tzname() or "")
+            f"{format_date(local, 'medium', locale=self.locale)}, "
+            f"{format_time(local, 'short', locale=self.locale)} {local.tzname()}"
         )

@@ -8,7 +8,9 @@ directory, a clock the tests move, and logged-in HTTP clients.
 from __future__ import annotations
 
 import re
+import shutil
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +27,7 @@ from fastapi import FastAPI
 from o211.paths import DataPaths
 from portal.accounts import ROLES, add_user
 from portal.app import create_app
+from portal.db import database_file, open_database
 from portal.settings import PortalSettings
 
 PASSWORD = "correct horse battery"
@@ -85,7 +88,7 @@ class Client(requests.Session):
         self.base = base
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        kwargs.setdefault("allow_redirects", False)
+        kwargs["allow_redirects"] = False  # get() passes True itself: a browser test says when
         kwargs.setdefault("timeout", 60)
         return super().request(method, self.base + url, *args, **kwargs)
 
@@ -121,15 +124,26 @@ def csrf_of(client: Client, page: str = "/account") -> str:
     return found[1]
 
 
+@pytest.fixture(scope="session")
+def accounts_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A portal database with one account per role, hashed once for the whole session."""
+    paths = DataPaths(tmp_path_factory.mktemp("portal-accounts"))
+    db = open_database(paths)
+    for role in ROLES:
+        add_user(db, PortalSettings(), f"{role}-user", role, PASSWORD, f"{role}@example.org")
+    with sqlite3.connect(db.path) as con:
+        con.execute("pragma wal_checkpoint(truncate)")
+    return db.path
+
+
 @pytest.fixture
-def portal_env(tmp_path: Path) -> Iterator[PortalEnv]:
+def portal_env(tmp_path: Path, accounts_database: Path) -> Iterator[PortalEnv]:
     paths = DataPaths(tmp_path / "data").ensure()
+    database_file(paths).parent.mkdir(parents=True)
+    shutil.copyfile(accounts_database, database_file(paths))
     clock = Clock()
     settings = PortalSettings(clock=clock)
     app = create_app(paths, settings=settings)
-    db = app.state.portal.db
-    for role in ROLES:
-        add_user(db, settings, f"{role}-user", role, PASSWORD, f"{role}@example.org")
     server = LiveServer(app)
     try:
         yield PortalEnv(paths, clock, settings, app, server)
