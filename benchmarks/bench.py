@@ -7,10 +7,13 @@ processes (wall time, CPU time = user + system of the process and its children, 
   and final. The year's last day is held back for the next step, so this loads 364 days;
 - incremental run: the held-back day's extracts arrive in the inbox of that loaded year, then
   `o211 ingest`, `o211 build`, `o211 report --stage final`;
+- nothing new: `o211 run` once more (nothing arrived, nothing changed), then `o211 report` of
+  the unchanged final stage;
 - the floor: `benchmarks/floor.py`, one DuckDB SQL script over the whole year's CSVs.
 
-It closes with the issue's targets, each met or missed, and whether the product's final figures
-equal the floor's.
+It closes with issue 11's targets, each as a ratio to the floor of the same run and met or
+missed, and whether the product's final figures equal the floor's. A scale without targets
+(30: several years of a large region) prints its times and peak memory only.
 
     .venv/bin/python benchmarks/bench.py --scale 1 --scale 10 [--work-dir DIR] [--floor-only]
 """
@@ -245,6 +248,15 @@ def bench_scale(
         ),
     ]
     results["incremental"] = total("incremental run", incremental_steps)
+    print("nothing new arrived:")
+    results["nothing new"] = run_step("o211 run (nothing new)", [o211, "run"], env, log)
+    results["unchanged report"] = run_step(
+        "o211 report final (unchanged)",
+        [o211, "report", "--fiscal-year", fiscal_year, "--stage", "final"],
+        env,
+        log,
+    )
+    results["ingest"] = full_steps[0]
     reports = sorted((data / "outbox" / fiscal_year).glob(f"*_{fiscal_year}_final_v*.csv"))
     if reports and results["incremental"].exit_code == 0:
         differences = figures_agree(floor_csv, reports[-1])
@@ -253,55 +265,81 @@ def bench_scale(
             if not differences
             else "  final figures DIFFER:\n    " + "\n    ".join(differences)
         )
+        results["figures"] = Step("figures equal floor", 0, 0, 0, 1 if differences else 0)
     return results
 
 
+def ratio_to(step: Step, floor: Step) -> float:
+    return step.wall_seconds / floor.wall_seconds if floor.wall_seconds else float("inf")
+
+
+def timed(step: Step) -> str:
+    failed = "" if step.exit_code == 0 else " (a step FAILED)"
+    return f"{step.wall_seconds:.1f} s, peak RSS {step.peak_rss_bytes / 2**20:.0f} MiB{failed}"
+
+
 def closing_note(by_scale: dict[float, dict[str, Step]]) -> list[str]:
-    lines = ["", "== targets (issue 7, on this machine)"]
+    """Issue 11's targets, as ratios to the floor measured in this same run."""
+    lines = ["", "== targets (issue 11: ratios to the plain DuckDB floor of this run)"]
     for scale, results in sorted(by_scale.items()):
         floor = results["floor"]
-        lines.append(
-            f"  scale {scale:g} floor: wall {floor.wall_seconds:.1f} s, cpu "
-            f"{floor.cpu_seconds:.1f} s, peak RSS {floor.peak_rss_bytes / 2**20:.0f} MiB"
-        )
+        lines.append(f"  scale {scale:g} floor: {timed(floor)}, cpu {floor.cpu_seconds:.1f} s")
         full = results.get("full")
         if full is None:
             continue
         ok = full.exit_code == 0
-        ratio = full.wall_seconds / floor.wall_seconds if floor.wall_seconds else float("inf")
-        lines.append(
-            f"  scale {scale:g} full: wall {full.wall_seconds:.1f} s, "
-            f"cpu {full.cpu_seconds:.1f} s, peak RSS {full.peak_rss_bytes / 2**20:.0f} MiB; "
-            f"full/floor = {ratio:.1f}x" + ("" if ok else " (a step FAILED)")
-        )
-        incremental = results["incremental"]
-        if scale == 1:
+        ratio = ratio_to(full, floor)
+        lines.append(f"  scale {scale:g} full run: {timed(full)}; {ratio:.1f}x floor")
+        incremental, nothing_new = results["incremental"], results["nothing new"]
+        unchanged, ingest = results["unchanged report"], results["ingest"]
+        lines.append(f"  scale {scale:g} one new day: {timed(incremental)}")
+        lines.append(f"  scale {scale:g} o211 run with nothing new: {timed(nothing_new)}")
+        lines.append(f"  scale {scale:g} o211 report, unchanged: {timed(unchanged)}")
+        if "figures" in results:
             lines.append(
                 verdict(
-                    "scale 1 full run < 60 s",
-                    ok and full.wall_seconds < 60,
-                    f"{full.wall_seconds:.1f} s",
+                    f"scale {scale:g} final figures equal the floor's",
+                    results["figures"].exit_code == 0,
+                    "same" if results["figures"].exit_code == 0 else "DIFFER (see above)",
                 )
             )
-        if scale == 10:
+        if scale == 1:
             lines += [
+                verdict("scale 1 full run <= 8x floor", ok and ratio <= 8, f"{ratio:.1f}x"),
                 verdict(
-                    "scale 10 full run < 5 min",
-                    ok and full.wall_seconds < 300,
-                    f"{full.wall_seconds:.1f} s",
+                    "o211 run with nothing new <= 3x the scale-1 floor",
+                    nothing_new.exit_code == 0 and ratio_to(nothing_new, floor) <= 3,
+                    f"{ratio_to(nothing_new, floor):.1f}x",
                 ),
                 verdict(
-                    "scale 10 peak RSS < 3 GiB",
-                    ok and full.peak_rss_bytes < 3 * GIB,
+                    "o211 report of an unchanged stage < 2 s",
+                    unchanged.exit_code == 0 and unchanged.wall_seconds < 2,
+                    f"{unchanged.wall_seconds:.2f} s",
+                ),
+            ]
+        if scale == 10:
+            lines += [
+                verdict("scale 10 full run <= 3x floor", ok and ratio <= 3, f"{ratio:.1f}x"),
+                verdict(
+                    "scale 10 one new day <= 1x the floor's full run",
+                    incremental.exit_code == 0 and ratio_to(incremental, floor) <= 1,
+                    f"{ratio_to(incremental, floor):.2f}x",
+                ),
+                verdict(
+                    "scale 10 ingest alone <= 1.5x floor",
+                    ingest.exit_code == 0 and ratio_to(ingest, floor) <= 1.5,
+                    f"{ratio_to(ingest, floor):.1f}x",
+                ),
+                verdict(
+                    "scale 10 peak memory <= 2.1 GiB",
+                    ok and full.peak_rss_bytes <= 2.1 * GIB,
                     f"{full.peak_rss_bytes / GIB:.2f} GiB",
                 ),
                 verdict(
-                    "scale 10 incremental one-day run < 30 s",
-                    incremental.exit_code == 0 and incremental.wall_seconds < 30,
-                    f"{incremental.wall_seconds:.1f} s"
-                    + ("" if incremental.exit_code == 0 else " (a step FAILED)"),
+                    "o211 report of an unchanged stage < 2 s",
+                    unchanged.exit_code == 0 and unchanged.wall_seconds < 2,
+                    f"{unchanged.wall_seconds:.2f} s",
                 ),
-                verdict("scale 10 full <= 3x floor", ok and ratio <= 3, f"{ratio:.1f}x"),
             ]
     return lines
 
