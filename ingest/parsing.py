@@ -15,7 +15,7 @@ had not yet jumped are a minute-level error, not a reason to refuse a year of ca
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -25,16 +25,27 @@ from o211.calendar import TORONTO_ZONE_NAME
 LOCAL_TIME_ZONE = TORONTO_ZONE_NAME
 INSTANT = "datetime64[us, UTC]"
 
-_TIMESTAMP = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?"
-_OFFSET = r"(?:[Zz]|[+-]\d{2}(?::?\d{2})?)"
+# Every pattern spells its digits [0-9]: `\d` also matches Arabic-Indic, full-width and other
+# Unicode digits, which pandas or Decimal would then read as numbers.
+_TIMESTAMP = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]{1,9})?)?"
+_OFFSET = r"(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)"
 _TIMESTAMP_RE = re.compile(f"{_TIMESTAMP}{_OFFSET}?")
 _HAS_OFFSET_RE = re.compile(f"{_OFFSET}$")
 
 TRUE_WORDS = frozenset({"true", "yes", "1", "y"})
 FALSE_WORDS = frozenset({"false", "no", "0", "n", ""})
 
-# Money text: optional sign or parentheses, optional $, digits with or without thousands commas.
-_MONEY_RE = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?|\.(\d+)")
+# Money text (extracts.md, finance `amount`: "text such as 1234.56, 1,234.56, $1,234.56,
+# -1234.56, (1,234.56)"), read as one strict grammar: one minus sign before the amount or one
+# pair of parentheses around it (never both), at most one `$` right before the digits, digits
+# either ungrouped or in thousands groups (a first group of 1-3 digits without a leading zero,
+# then groups of exactly 3), and an optional decimal part of at least one digit (more than 4
+# is a problem of its own). Nothing else, spaces included: "1 234" is never guessed at.
+_MONEY_DIGITS = r"(?P<digits>[1-9][0-9]{0,2}(?:,[0-9]{3})+|[0-9]+)(?:\.(?P<decimals>[0-9]+))?"
+_MONEY_RE = re.compile(rf"(?P<minus>-)?\$?{_MONEY_DIGITS}")
+_MONEY_IN_PARENTHESES_RE = re.compile(rf"\(\$?{_MONEY_DIGITS}\)")
+# A second negative sign after a first one (or inside parentheses), for a clearer message.
+_NEGATED_TWICE_RE = re.compile(r"[-(]\$?-")
 MONEY_MAX_DECIMALS = 4
 # decimal(18, 4) in the warehouse: 14 digits before the point.
 MONEY_LIMIT = Decimal(10) ** 14
@@ -43,7 +54,12 @@ MONEY_LIMIT = Decimal(10) ** 14
 _ZONE_RULES_FROM = pd.Timestamp("1800-01-01")
 _ZONE_RULES_UNTIL = pd.Timestamp("9000-01-01")
 
-_MONTH_RE = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2})(?:[T ][\d:.]+)?)?")
+# A month: `YYYY-MM`, a date in it, or a date and time (an Excel date cell with a time part
+# reads as `2025-04-15T10:30:00`); groups year, month, day, hour, minute, second.
+_MONTH_RE = re.compile(
+    r"([0-9]{4})-([0-9]{2})"
+    r"(?:-([0-9]{2})(?:[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.[0-9]{1,6})?)?)?)?"
+)
 
 
 def _localise(naive: pd.Series, *, later: bool) -> pd.Series:
@@ -91,11 +107,11 @@ def parse_timestamps(
 def parse_dates(text: pd.Series, *, compact_allowed: bool = False) -> tuple[pd.Series, pd.Series]:
     """`YYYY-MM-DD` (and `YYYYMMDD` when allowed) to dates (datetime64 at midnight, no zone)."""
     result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
-    dashed = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False).astype(bool)
+    dashed = text.str.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}").fillna(False).astype(bool)
     if dashed.any():
         result[dashed] = pd.to_datetime(text[dashed], format="%Y-%m-%d", errors="coerce")
     if compact_allowed:
-        compact = text.str.fullmatch(r"\d{8}").fillna(False).astype(bool)
+        compact = text.str.fullmatch(r"[0-9]{8}").fillna(False).astype(bool)
         if compact.any():
             result[compact] = pd.to_datetime(text[compact], format="%Y%m%d", errors="coerce")
     bad = (text != "") & result.isna()
@@ -112,39 +128,33 @@ def parse_booleans(text: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 def parse_counts(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Whole numbers written as digits (a count cannot be negative or fractional)."""
-    digits = text.str.fullmatch(r"\d{1,18}").fillna(False).astype(bool)
-    values = pd.Series(0, index=text.index, dtype="int64")
-    if digits.any():
-        values[digits] = text[digits].astype("int64")
+    digits = text.str.fullmatch(r"[0-9]{1,18}").fillna(False).astype(bool)
+    # Through Python's int, whole column: a text column's own astype, and a masked assignment
+    # into an int64 column, both go through float and round counts past 2**53.
+    values = text.where(digits, "0").map(int).astype("int64")
     bad = (text != "") & ~digits
     return values, bad
 
 
 def money_from_text(text: str) -> Decimal | str:
-    """An amount as Decimal, or the `ingest.messages` code of the reason it is not one."""
-    body = text.replace(" ", "").replace("\u00a0", "")
-    negative = False
-    if body.startswith("(") and body.endswith(")"):
-        negative, body = True, body[1:-1]
-    for _ in range(2):  # `-$5`, `$-5`
-        if body.startswith("-"):
-            if negative:
-                return "amount.two_minus_signs"
-            negative, body = True, body[1:]
-        if body.startswith("$"):
-            body = body[1:]
-    match = _MONEY_RE.fullmatch(body)
+    """An amount as Decimal, or the `ingest.messages` code of the reason it is not one.
+
+    The one reading of money text (`_MONEY_RE`): ingest, `o211 check` and the portal's upload
+    check all reach it through `contracts.type_chunk`. A number cell arrives here as the text
+    `readers.cell_text` made of it, at Excel's 15 significant digits.
+    """
+    match = _MONEY_RE.fullmatch(text) or _MONEY_IN_PARENTHESES_RE.fullmatch(text)
     if match is None:
+        if _NEGATED_TWICE_RE.match(text):
+            return "amount.two_minus_signs"
         return "amount.invalid"
-    decimals = match.group(1) or match.group(2) or ""
+    decimals = match.group("decimals") or ""
     if len(decimals) > MONEY_MAX_DECIMALS:
         return "amount.too_many_decimals"
-    try:
-        amount = Decimal(body.replace(",", ""))
-    except InvalidOperation:
-        return "amount.invalid"
+    amount = Decimal(match.group("digits").replace(",", "") + (f".{decimals}" if decimals else ""))
     if amount >= MONEY_LIMIT:
         return "amount.too_large"
+    negative = text.startswith("(") or match.group("minus") is not None
     return -amount if negative else amount
 
 
@@ -173,7 +183,7 @@ def parse_money(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
 
 
 def parse_months(text: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """`YYYY-MM`, or any date in the month (also an Excel date cell) -> the first of the month."""
+    """`YYYY-MM`, a date in the month, or a date and time (an Excel date cell) -> its first day."""
     result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
     parts = text.str.extract(f"^{_MONTH_RE.pattern}$")
     shaped = parts[0].notna()
@@ -188,6 +198,9 @@ def parse_months(text: pd.Series) -> tuple[pd.Series, pd.Series]:
                 errors="coerce",
             )
             firsts[has_day & full.isna()] = pd.NaT
+        clock = parts.loc[shaped, [3, 4, 5]].apply(pd.to_numeric)  # NaN where not written
+        impossible = (clock[3] > 23) | (clock[4] > 59) | (clock[5] > 59)
+        firsts[impossible] = pd.NaT
         result[shaped] = firsts
     bad = (text != "") & result.isna()
     return result, bad
