@@ -206,6 +206,9 @@ def run() -> None:
     runner.print_ingest_table(runner.ingest(paths))
     runner.build(paths)
     runner.print_reports(runner.due_reports(date.today()))
+    from orchestration.notify import send_portal_mail
+
+    typer.echo(send_portal_mail(paths))
 
 
 @app.command()

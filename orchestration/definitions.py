@@ -20,6 +20,7 @@ from orchestration.jobs import (
     rebuild_raw_job,
     reports_job,
 )
+from orchestration.notify import tell_admins_of_failed_runs
 from orchestration.resources import build_resources
 from orchestration.schedules import schedules
 from orchestration.sensors import build_sensors
@@ -44,6 +45,6 @@ defs = dg.Definitions(
         rebuild_raw_job,
     ],
     schedules=schedules,
-    sensors=build_sensors(),
+    sensors=[*build_sensors(), tell_admins_of_failed_runs],
     resources=build_resources(),
 )

@@ -84,7 +84,10 @@ def test_jobs_schedules_sensors(repository):
     assert schedules["due_reports"].execution_timezone == "America/Toronto"
     assert schedules["due_reports"].job_name == "reports"
     sensors = {s.name: s for s in repository.sensor_defs}
-    assert set(sensors) == {f"inbox_{kind}" for kind in KINDS} | {"report_restatement"}
+    assert set(sensors) == {f"inbox_{kind}" for kind in KINDS} | {
+        "report_restatement",
+        "tell_admins_of_failed_runs",
+    }
     for kind in KINDS:
         assert sensors[f"inbox_{kind}"].job_name == f"ingest_{kind}"
     assert sensors["report_restatement"].job_name == "reports"
