@@ -30,8 +30,8 @@ from tests.portal.conftest import (
     login,
 )
 
-# The role table of portal.md for the pages of part 1 (part 2's pages are checked by its tests
-# and by the generic rules below).
+# The role table of portal.md for every page (part 2's pages are also checked by their own
+# tests, tests/portal/test_reports_routes.py).
 EXPECTED_ROLES = {
     ("GET", "/finance"): {FINANCE, APPROVER},
     ("GET", "/finance/template"): {FINANCE, APPROVER},
@@ -45,6 +45,15 @@ EXPECTED_ROLES = {
     ("GET", "/admin/audit.csv"): {ADMIN},
     ("GET", "/account"): set(ROLES),
     ("POST", "/logout"): set(ROLES),
+    # Part 2: reports (portal.md, "Report review, approval and delivery") and pipeline status.
+    ("GET", "/reports"): {APPROVER, LIAISON},
+    ("GET", "/reports/sent"): {APPROVER, LIAISON},
+    ("GET", "/reports/{fiscal_year}"): {APPROVER},
+    ("GET", "/reports/{fiscal_year}/{stage}/v{version}"): {APPROVER},
+    ("POST", "/reports/{fiscal_year}/{stage}/v{version}/decide"): {APPROVER},
+    ("POST", "/reports/{fiscal_year}/{stage}/v{version}/send"): {APPROVER},
+    ("GET", "/reports/{fiscal_year}/{stage}/v{version}/{kind}"): {APPROVER, LIAISON},
+    ("GET", "/admin/status"): {ADMIN},
 }
 
 
