@@ -15,6 +15,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from exports.template import seed_funding_sources, write_finance_template
+from ingest.problems import Problem
 from portal import audit, uploads
 from portal.accounts import APPROVER, FINANCE
 from portal.i18n import N_
@@ -48,6 +49,11 @@ STATUS_NAMES = {
     uploads.MISSING: N_("moved out of the pipeline's folders"),
 }
 ERRORS_SHOWN_BYTES = 20_000
+
+
+def _in_file_order(problems: list[Problem]) -> list[Problem]:
+    """Whole-file problems first, then by row as the person reads the file."""
+    return sorted(problems, key=lambda p: (p.row is not None, p.row or 0))
 
 
 def _errors_of(upload: uploads.Upload) -> str:
@@ -180,7 +186,7 @@ def _receive(request: Request, session: Session, sent: UploadFile) -> Response:
             log.info("finance upload refused for %r", session.account.name)
             return _page(
                 request, session, status_code=422, checked=checked,
-                problems=checked.result.problems[:PAGE_PROBLEMS],
+                problems=_in_file_order(checked.result.problems)[:PAGE_PROBLEMS],
                 file_name=incoming.original_name,
             )  # fmt: skip
         placed = uploads.record_upload(

@@ -38,7 +38,7 @@ WAITING, LOADED, REJECTED, DUPLICATE, MISSING = (
 )
 STORED_PREFIX = "upload-"
 MAX_SAFE_NAME_CHARS = 100
-_UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
+_UNSAFE = re.compile(r"[^\w.\-() –]+", re.UNICODE)
 # Ingest's archive names: `<UTC load stamp>__<stored name>` (ingest/pipeline.py, STAMP_FORMAT).
 _ARCHIVED = re.compile(r"^(\d{8}T\d{12}Z)__(upload-(\d+)-.*)$")
 _COPY_BLOCK = 1 << 20
