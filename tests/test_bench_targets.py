@@ -68,5 +68,7 @@ def test_each_target_can_be_missed():
 
 def test_a_scale_without_targets_prints_time_and_memory_only():
     lines = closing_note({30.0: results(60.0, 400.0)})
-    assert any("scale 30 full run: 400.0 s, peak RSS 2048 MiB" in line for line in lines)
+    assert any(
+        "scale 30 full run: 400.0 s (cpu 400.0 s), peak RSS 2048 MiB" in line for line in lines
+    )
     assert not [line for line in lines if "<=" in line]
