@@ -37,7 +37,7 @@ SEEDS_SHOWN_ELSEWHERE = {
 
 
 @dataclass(frozen=True)
-class Warning:
+class QualityWarning:
     section: str
     subject: str
     note: str
@@ -141,7 +141,7 @@ def methodology(data: ReportData) -> list[tuple[str, str]]:
     return paragraphs
 
 
-def _warning(note: QualityNote) -> Warning:
+def _warning(note: QualityNote) -> QualityWarning:
     section = "Data quality: " + CATEGORY_WORDS.get(note.category, note.category)
     if note.channel:
         section += f" ({note.channel})"
@@ -149,12 +149,14 @@ def _warning(note: QualityNote) -> Warning:
     subject = note.item or note.channel or note.category
     # The mart's detail says what happened; the explanation is the fallback.
     text = note.detail or CATEGORY_EXPLANATIONS.get(note.category, "")
-    return Warning(section, subject, text, note.count, note.amount)
+    return QualityWarning(section, subject, text, note.count, note.amount)
 
 
-def quality_warnings(data: ReportData) -> list[Warning]:
+def quality_warnings(data: ReportData) -> list[QualityWarning]:
     if not data.notes:
         return [
-            Warning("Data quality", "none", "No data-quality warning for this period.", None, None)
+            QualityWarning(
+                "Data quality", "none", "No data-quality warning for this period.", None, None
+            )
         ]
     return [_warning(note) for note in data.notes]

@@ -55,6 +55,11 @@ class DataPaths:
     def pii_key_file(self) -> Path:
         return self.root / ".pii_key"
 
+    @property
+    def dagster_home(self) -> Path:
+        """The default Dagster instance of this data directory (its partitions, runs, cursors)."""
+        return self.root / ".dagster"
+
     def ensure(self) -> DataPaths:
         """Create every folder the product writes to; existing files are never touched."""
         for kind in KINDS:

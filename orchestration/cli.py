@@ -1,8 +1,8 @@
 """The o211 command line. Every command that touches the warehouse runs through the Dagster
 definitions (in process, on the persistent instance), so its runs show in the Dagster UI.
 
-Heavy imports (dagster, ingest, exports) happen inside the commands: `o211 --help` stays quick
-and a package that has not landed yet makes only its own commands fail, with one clear line.
+Heavy imports (dagster, ingest, exports) happen inside the commands, so `o211 --help` and the
+commands that need no Dagster stay quick; every import points down the layers.
 """
 
 from __future__ import annotations
@@ -36,10 +36,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 DEMO_SEED = 7
 DEMO_SCALE = 1.0
-
-
-class CommandError(Exception):
-    """A failure the user can act on; printed as one line."""
 
 
 @app.callback()
@@ -205,7 +201,10 @@ def run() -> None:
     paths = data_paths()
     runner.print_ingest_table(runner.ingest(paths))
     runner.build(paths)
-    runner.print_reports(runner.due_reports(date.today()))
+    outcomes = runner.due_reports(date.today())
+    runner.print_reports(outcomes)
+    if failed := runner.failed_reports_line(outcomes):
+        fail(failed)
     from orchestration.notify import send_portal_mail
 
     typer.echo(send_portal_mail(paths))
@@ -226,6 +225,8 @@ def demo() -> None:
     outcomes = runner.due_reports(date.today(), fiscal_years=[year])
     runner.print_reports(outcomes)
     print_demo_accounts(paths)
+    if failed := runner.failed_reports_line(outcomes):
+        fail(failed)
 
 
 def print_demo_accounts(paths: DataPaths) -> None:

@@ -19,13 +19,6 @@ if TYPE_CHECKING:
     import dagster as dg
 
 HOST = socket.gethostname()
-# Modules other engineers deliver; a command that needs one that is missing says so plainly.
-_FEATURES = {
-    "ingest.pipeline": "loading extracts (ingest.pipeline)",
-    "ingest.sample": "the synthetic extract generator (ingest.sample)",
-    "exports.report": "the ministry report writer (exports.report)",
-    "exports.template": "the finance template (exports.template)",
-}
 # In-process runs keep the terminal for the command's own output: the full run log is in the
 # Dagster UI (O211_DEBUG=1 shows it here too).
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -43,16 +36,6 @@ def describe_failure(error: BaseException) -> str:
         and error.user_exception
     ):
         return describe_failure(error.user_exception)
-    if isinstance(error, ModuleNotFoundError) and error.name:
-        for module, feature in _FEATURES.items():
-            if (
-                error.name == module
-                or module.startswith(error.name + ".")
-                or error.name.startswith(module)
-            ):
-                return f"{feature} is not available yet"
-    if isinstance(error, ImportError) and error.name in _FEATURES:
-        return f"{_FEATURES[error.name]} is not available yet"
     if isinstance(error, KeyError) and str(error.args[0] if error.args else "").startswith(
         ("model.", "test.", "seed.", "unit_test.", "source.")
     ):

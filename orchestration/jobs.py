@@ -1,7 +1,6 @@
 """Jobs: what the schedules, sensors and `o211` commands run."""
 
 import dagster as dg
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from o211.kinds import KINDS
 from orchestration.assets.ingest import INGEST_GROUP, ingest_asset_key
@@ -15,16 +14,15 @@ reports_selection = dg.AssetSelection.groups(REPORTS_GROUP)
 build_selection = dg.AssetSelection.all() - ingest_selection - reports_selection
 
 
-def build_ingest_kind_job(kind: str) -> UnresolvedAssetJobDefinition:
-    """The job an inbox sensor runs: named for its kind, so the run history reads plainly."""
-    return dg.define_asset_job(
+# The jobs the inbox sensors run: named for their kind, so the run history reads plainly.
+ingest_kind_jobs = {
+    kind: dg.define_asset_job(
         f"ingest_{kind}",
         selection=dg.AssetSelection.assets(ingest_asset_key(kind)),
         description=f"Load inbox/{kind}/ into raw.{kind} (started by the inbox_{kind} sensor).",
     )
-
-
-ingest_kind_jobs = {kind: build_ingest_kind_job(kind) for kind in KINDS}
+    for kind in KINDS
+}
 ingest_job = dg.define_asset_job(
     "ingest", selection=ingest_selection, description="Load every inbox folder into raw.*."
 )

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-from dagster_dbt import DbtCliResource
 
 from o211.paths import DataPaths
 from o211.warehouse import connect
+from orchestration.dbt_cli import O211DbtCli
 from orchestration.project import dbt_project
 
 
@@ -38,7 +38,7 @@ def build_resources() -> dict[str, object]:
     return {
         "warehouse": Warehouse(),
         # The dbt installed beside this Python, so it works without an activated virtualenv.
-        "dbt": DbtCliResource(
+        "dbt": O211DbtCli(
             project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")
         ),
     }

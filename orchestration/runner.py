@@ -30,7 +30,7 @@ from o211.calendar import (
 )
 from o211.kinds import KINDS
 from o211.paths import DataPaths
-from orchestration.execution import execute, instance
+from orchestration.execution import describe_failure, execute, instance
 
 console = Console(stderr=False)
 progress_console = Console(stderr=True)
@@ -196,9 +196,10 @@ def build(paths: DataPaths) -> bool:
 @dataclass(frozen=True)
 class ReportOutcome:
     stage: ReportStage
-    status: str
+    status: str  # written, unchanged, or failed (then `problem` says why in one line)
     version: int | None
     paths: tuple[str, ...]
+    problem: str = ""
 
 
 def register_fiscal_years(fiscal_years: Sequence[str]) -> None:
@@ -267,7 +268,24 @@ def due_reports(today: date, fiscal_years: Sequence[str] | None = None) -> list[
     """Write every report whose period has ended; unchanged ones are left as they are."""
     years = list(fiscal_years) if fiscal_years is not None else known_fiscal_years()
     due = stages_due(today, years, stage_end_months(), report_delay_days())
-    return [report(stage.fiscal_year, stage.stage) for stage in due]
+    return [report_or_failure(stage) for stage in due]
+
+
+def report_or_failure(stage: ReportStage) -> ReportOutcome:
+    """One stage's report, or its failure in one line: a stage whose marts are missing (or
+    whose writing fails) must not keep the other due stages from being written."""
+    try:
+        return report(stage.fiscal_year, stage.stage)
+    except Exception as error:  # any failure of this stage is reported, the others still run
+        return ReportOutcome(stage, "failed", None, (), describe_failure(error))
+
+
+def failed_reports_line(outcomes: Sequence[ReportOutcome]) -> str | None:
+    """One line naming every stage whose report failed, or None when none did."""
+    failed = [f"{o.stage}: {o.problem}" for o in outcomes if o.status == "failed"]
+    if not failed:
+        return None
+    return f"{len(failed)} of {len(outcomes)} due report(s) failed ({'; '.join(failed)})"
 
 
 def print_reports(outcomes: Sequence[ReportOutcome]) -> None:
@@ -284,7 +302,7 @@ def print_reports(outcomes: Sequence[ReportOutcome]) -> None:
             outcome.stage.stage,
             outcome.status,
             f"v{outcome.version}" if outcome.version else "",
-            "\n".join(outcome.paths),
+            "\n".join(outcome.paths) or escape(outcome.problem),
         )
     console.print(table)
     folders = sorted({str(Path(p).parent) for o in outcomes for p in o.paths})

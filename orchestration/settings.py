@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-from o211.paths import REPO_ROOT
+from o211.paths import REPO_ROOT, DataPaths
 
 # The instance configuration (pools, telemetry) kept under version control; DAGSTER_HOME links it.
 DAGSTER_YAML = REPO_ROOT / "dagster.yaml"
@@ -15,9 +15,16 @@ WAREHOUSE_POOL = "duckdb_warehouse"
 
 
 def dagster_home() -> Path:
-    """The Dagster instance folder: `$DAGSTER_HOME`, else `<repo>/.dagster` (git-ignored)."""
+    """The Dagster instance folder: `$DAGSTER_HOME`, else `.dagster` in the data directory.
+
+    The instance holds the fiscal-year partitions, run history and sensor cursors of one data
+    directory's warehouse: shared between two data directories, a report of the one would be
+    asked of the other's marts. An explicit DAGSTER_HOME still wins.
+    """
     configured = os.environ.get("DAGSTER_HOME")
-    return Path(configured).expanduser().resolve() if configured else REPO_ROOT / ".dagster"
+    if configured:
+        return Path(configured).expanduser().resolve()
+    return DataPaths.from_env().dagster_home
 
 
 def ensure_dagster_home() -> Path:

@@ -35,7 +35,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 
 export DBT_SEND_ANONYMOUS_USAGE_STATS=false
-export DAGSTER_HOME="${DAGSTER_HOME:-$repo_root/.dagster}"
-mkdir -p "$DAGSTER_HOME"
+# No DAGSTER_HOME here: each o211 command keeps its Dagster instance in its data directory
+# ($O211_DATA_DIR/.dagster) unless DAGSTER_HOME is set (orchestration/README.md).
 # dagster-dbt reads the manifest at definition load; build it here, never at import time.
 .venv/bin/o211 prepare

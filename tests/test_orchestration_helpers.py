@@ -380,11 +380,6 @@ def test_abandoned_runs_are_finished_ones_or_dead_o211_processes():
 
 
 def test_failures_read_as_one_line():
-    missing = ModuleNotFoundError("No module named 'exports.report'", name="exports.report")
-    assert (
-        describe_failure(missing)
-        == "the ministry report writer (exports.report) is not available yet"
-    )
     assert describe_failure(RuntimeError("a\n  b")) == "a b"
     assert "changed" in describe_failure(KeyError("test.o211.not_null_x.123"))
 
