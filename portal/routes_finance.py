@@ -76,6 +76,7 @@ def _page(
             "uploads": listed,
             "in_force": uploads.months_in_force(listed),
             "may_upload": session.account.role == FINANCE,
+            "back_path": "/finance",
             "max_mb": portal.settings.max_upload_bytes // (1024 * 1024),
             "status_names": STATUS_NAMES,
             "errors_of": _errors_of,

@@ -191,6 +191,8 @@ def render(
         "nav": nav_for(session.account.role if session else None),
         "lang": language,
         "languages": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+        # Where the language switch returns to: this page, or after a form the landing page.
+        "back_path": request.url.path if request.method == "GET" else "/",
         "_": language.gettext,
         "ngettext": language.ngettext,
     }
