@@ -38,6 +38,7 @@ WAITING, LOADED, REJECTED, DUPLICATE, MISSING = (
 )
 STORED_PREFIX = "upload-"
 MAX_SAFE_NAME_CHARS = 100
+MAX_ORIGINAL_NAME_CHARS = 255
 _UNSAFE = re.compile(r"[^\w.\-() –]+", re.UNICODE)
 # Ingest's archive names: `<UTC load stamp>__<stored name>` (ingest/pipeline.py, STAMP_FORMAT).
 _ARCHIVED = re.compile(r"^(\d{8}T\d{12}Z)__(upload-(\d+)-.*)$")
@@ -75,7 +76,8 @@ class Incoming:
     """An upload being received, in a private folder of the portal's own directory."""
 
     def __init__(self, paths: DataPaths, original_name: str, limit: int) -> None:
-        self.original_name = original_name
+        # The name as sent, bounded: it is shown and stored, never used as a path.
+        self.original_name = original_name[:MAX_ORIGINAL_NAME_CHARS]
         self.safe_name = safe_name(original_name)
         self.limit = limit
         self.folder = paths.root / "portal" / "incoming" / secrets.token_hex(8)
