@@ -55,9 +55,9 @@ def send_portal_mail(paths: DataPaths) -> str:
 
     Mail trouble never fails the run: it is reported in one line and the messages stay queued.
     """
-    from portal.background import notify_and_send_once
-
     try:
+        from portal.background import notify_and_send_once
+
         result = notify_and_send_once(paths)
     except Exception as error:
         log.warning("portal mail not sent: %s", error)
