@@ -374,7 +374,7 @@ def user_list() -> None:
     """List the accounts, their roles and whether they are active."""
     from portal.admin_cli import AccountCommands
 
-    for account in AccountCommands(data_paths()).list():
+    for account in AccountCommands(data_paths()).accounts():
         state = "active" if account.active else f"disabled {account.disabled_at}"
         typer.echo(f"{account.name:<24} {account.role:<9} {account.email or '-':<32} {state}")
 
