@@ -78,7 +78,7 @@ class AccountCommands:
         self._audit(audit.PASSWORD_RESET, f"account {account.name}")
         return account
 
-    def list(self) -> list[Account]:
+    def accounts(self) -> list[Account]:
         return list_users(self.db)
 
     def demo_accounts(self) -> list[tuple[str, str, str]]:

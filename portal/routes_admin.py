@@ -27,7 +27,8 @@ AUDIT_PAGE_ROWS = 500
 
 
 def _users_page(
-    request: Request, session: Session, *, error: str | None = None, notice: str | None = None,
+    request: Request, session: Session, *, error: str | Message | None = None,
+    notice: str | Message | None = None,
     status_code: int = 200,
 ) -> Response:  # fmt: skip
     portal = portal_of(request)
