@@ -37,7 +37,7 @@ WAITING, LOADED, REJECTED, DUPLICATE, MISSING = (
     "missing",
 )
 STORED_PREFIX = "upload-"
-MAX_SAFE_NAME_CHARS = 100
+MAX_SAFE_NAME_BYTES = 100
 MAX_ORIGINAL_NAME_CHARS = 255
 _UNSAFE = re.compile(r"[^\w.\-() –]+", re.UNICODE)
 # Ingest's archive names: `<UTC load stamp>__<stored name>` (ingest/pipeline.py, STAMP_FORMAT).
@@ -59,8 +59,10 @@ def safe_name(original: str) -> str:
     if not dot:
         stem, suffix = name, ""
     suffix = suffix.lower()[:10]
-    stem = re.sub(r"\s+", " ", stem).strip(" ._")[: MAX_SAFE_NAME_CHARS - len(suffix) - 1]
-    stem = stem or "upload"
+    stem = re.sub(r"\s+", " ", stem).strip(" ._")
+    # Bounded in bytes, so ingest never has to shorten the stored name (accents take two).
+    room = MAX_SAFE_NAME_BYTES - len(suffix) - 1
+    stem = stem.encode()[:room].decode("utf-8", "ignore").strip(" ._") or "upload"
     return f"{stem}.{suffix}" if suffix else stem
 
 

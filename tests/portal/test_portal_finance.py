@@ -114,6 +114,34 @@ def test_an_11_mb_upload_is_refused_with_a_clear_message_and_nothing_written(por
     assert not incoming.exists() or not any(incoming.iterdir())
 
 
+def test_the_size_limit_holds_while_the_body_streams_without_a_length(portal_env, as_role):
+    """A chunked upload declares no size: it is cut off once past the limit, not read whole."""
+    finance = as_role(FINANCE)
+    token = csrf_of(finance, "/finance")
+    boundary = "----o211boundary"
+
+    def body():
+        yield (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n'
+            "Content-Type: text/csv\r\n\r\n"
+        ).encode()
+        for _ in range(40):  # 40 MB offered, 1 MB at a time
+            yield b"x" * MB
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    response = finance.post(
+        "/finance/upload",
+        data=body(),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert "content-length" not in response.request.headers
+    assert response.status_code == 413
+    assert "larger than 10 MB" in response.text
+    assert inbox(portal_env) == []
+    assert upload_rows(portal_env) == []
+
+
 @pytest.mark.parametrize(
     ("original", "stored"),
     [
@@ -144,7 +172,8 @@ def test_safe_names_keep_the_look_of_the_file_and_nothing_else():
     assert safe_name("/etc/passwd") == "passwd"
     assert safe_name("..") == "upload"
     assert safe_name("a" * 500 + ".CSV").endswith(".csv")
-    assert len(safe_name("a" * 500 + ".csv")) <= 100
+    assert len(safe_name("a" * 500 + ".csv")) == 100
+    assert len(safe_name("é" * 500 + ".csv").encode()) <= 100
     assert "/" not in safe_name("x/../../y.csv") and "\\" not in safe_name("x\\y.csv")
 
 
