@@ -29,7 +29,7 @@ from portal.approvals import (
 )
 from portal.delivery import send_version
 from portal.i18n import N_, Language
-from portal.mail import MailSettings
+from portal.mail import MailSettings, MailSettingsError
 from portal.notices import Links
 from portal.reports import (
     FILE_KINDS,
@@ -293,6 +293,14 @@ def send(
         )
     except ReportFileRefused as refused:
         return _refused(request, session, refused)
+    except MailSettingsError as error:
+        # Nothing was recorded or queued: the data team fixes O211_SMTP_* and the approver
+        # sends again.
+        log.error("mail settings refused: %s", error)
+        message = lang.gettext(
+            "The portal's mail settings are wrong, so nothing was sent: {error}"
+        ).format(error=error)
+        return _version_page(request, session, state, error=message, status_code=503)
     audit.record(
         portal.db, portal.settings, REPORT_SENT, actor=session.account.name,
         address=client_address(request),

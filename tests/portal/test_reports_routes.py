@@ -211,3 +211,23 @@ def test_unknown_versions_and_kinds_are_not_found(portal_env: PortalEnv, as_role
     for path in (f"{Q2}/v9", f"{Q2}/v1/pdf", "/reports/2025-26/Q4/v1", "/reports/..%2f/Q2/v1"):
         assert approver.get(path).status_code == 404, path
     assert re.search(r"v1", approver.get(f"/reports/{FISCAL_YEAR}").text)
+
+
+def test_sending_is_refused_without_a_liaison_address_or_with_bad_mail_settings(
+    portal_env: PortalEnv, as_role, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish(portal_env.paths)
+    approver = as_role("approver")
+    assert post(approver, f"{Q2}/v1/decide", f"{Q2}/v1", decision="approved").status_code == 303
+    monkeypatch.setenv("O211_SMTP_SECURITY", "ssl3")
+    wrong = post(approver, f"{Q2}/v1/send", f"{Q2}/v1")
+    assert wrong.status_code == 503 and "O211_SMTP_SECURITY" in wrong.text
+    monkeypatch.delenv("O211_SMTP_SECURITY")
+    db = portal_env.app.state.portal.db
+    with db.connect() as con:
+        con.execute("update users set email = null where role = 'liaison'")
+    nobody = post(approver, f"{Q2}/v1/send", f"{Q2}/v1")
+    assert nobody.status_code == 409 and "no active liaison account" in nobody.text
+    with db.connect() as con:
+        assert con.execute("select count(*) from report_deliveries").fetchone()[0] == 0
+        assert con.execute("select count(*) from notifications").fetchone()[0] == 0
