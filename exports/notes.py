@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from exports.marts import QualityNote, ReportData
+from o211.elements import element_of_order
 
 CATEGORY_WORDS = {
     "unmapped_disposition": "Unmapped disposition",
@@ -29,6 +30,8 @@ CATEGORY_EXPLANATIONS = {
     "no_valid_survey": "no valid survey response in the period: the figure is left blank",
 }
 
+
+UNDESCRIBED = "Computed by the dbt marts; see the rules in force below."
 
 # Seeds whose rows the workbook already shows in full: named, not repeated, in the Notes.
 SEEDS_SHOWN_ELSEWHERE = {
@@ -104,40 +107,42 @@ def methodology(data: ReportData) -> list[tuple[str, str]]:
     )
     short_abandon = rule("short_abandon_seconds", "the configured threshold")
     texts = {
-        "# of Calls": f"{period} {calls_exclusions} A call is counted when an agent answered it.",
-        "# of Chats": f"{period} A chat is counted when a counsellor answered it. Not counted:"
+        "calls": f"{period} {calls_exclusions} A call is counted when an agent answered it.",
+        "chats": f"{period} A chat is counted when a counsellor answered it. Not counted:"
         " test chats, chats flagged as spam by the platform or wrapped up as spam, auto dialer"
         " or static, and chats never answered (reported as abandoned).",
-        "# of Emails": f"{period} One email conversation counts once. Not counted: test"
+        "emails": f"{period} One email conversation counts once. Not counted: test"
         " conversations, and those flagged as spam or wrapped up as spam or auto dialer.",
-        "# of Texts": f"{period} One text conversation counts once. Not counted: test"
+        "texts": f"{period} One text conversation counts once. Not counted: test"
         " conversations, those flagged as spam or wrapped up as spam or auto dialer, and"
         " senders on the staff blocklist.",
-        "# of Website Sessions": f"Sum of web analytics sessions by date from {start} to {end},"
+        "website_sessions": f"Sum of web analytics sessions by date from {start} to {end},"
         f" for the hostnames {rule('web_hostnames', 'listed in the web_hostnames seed')} and rows"
         " without a hostname. The ministry's definition reads like a survey measure; this"
         " figure is the analytics session count, the measure 211 can produce.",
-        "Client Satisfaction: Phone Service": "Survey responses about the phone service"
+        "phone_satisfaction": "Survey responses about the phone service"
         " (channel phone, telephone, call or voice). Value = 100 x (very satisfied + satisfied)"
         " / (very satisfied + satisfied + not satisfied), rounded half-up to one decimal;"
         " numerator and denominator are in the Basis column. Blank and unrecognised answers"
         " are left out and listed below; with no valid response the value is blank.",
-        "Client Satisfaction: Chat Service": "Survey responses about the chat service"
+        "chat_satisfaction": "Survey responses about the chat service"
         " (channel chat, webchat, web chat or live chat), computed as for the phone service.",
-        "# of Calls Abandoned": f"{period} Calls that reached a queue and were not answered,"
+        "calls_abandoned": f"{period} Calls that reached a queue and were not answered,"
         f" after the same exclusions as # of Calls. Abandons shorter than {short_abandon}"
         " seconds in queue are not counted (0 switches this rule off).",
-        "# of Chats Abandoned": f"{period} Chats never answered by a counsellor, after"
+        "chats_abandoned": f"{period} Chats never answered by a counsellor, after"
         " excluding test and spam chats.",
-        "Info and referral service: Ministry-funded Agency Expenditures": "Sum of the finance"
+        "ministry_funded_expenditures": "Sum of the finance"
         f" lines of every month from {start} to {end} whose funding source is ministry-funded"
         " (funding_sources seed), negative lines included, after revisions (the latest upload"
         " containing a month replaces that month), exact to the cent.",
     }
+    # The texts are keyed by the catalogue's element_key, so a renamed element keeps its text.
     paragraphs = []
     for row in data.schedule:
-        text = texts.get(row.element, "Computed by the dbt marts; see the rules in force below.")
-        paragraphs.append((row.element, text))
+        element = element_of_order(row.element_order)
+        text = texts.get(element.key if element else "", "")
+        paragraphs.append((row.element, text or UNDESCRIBED))
     return paragraphs
 
 

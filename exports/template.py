@@ -12,14 +12,9 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from exports.safety import set_text
+from exports.sheet_writer import HEADER_FILL, HEADER_FONT, LINE_HEIGHT, wrapped_lines
 from exports.versions import replace_file
-from exports.workbook import (
-    HEADER_FILL,
-    HEADER_FONT,
-    LINE_HEIGHT,
-    workbook_bytes,
-    wrapped_lines,
-)
+from exports.workbook import workbook_bytes
 from o211.paths import DBT_PROJECT_DIR
 
 HEADERS = ("period", "account", "description", "funding_source", "amount")

@@ -20,24 +20,10 @@ from typing import Any
 
 from exports.marts import ReportData, RuleSetting, ScheduleRow, SourceFile
 from exports.notes import seed_row_text
+from o211.elements import element_of_order
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = 1
-
-# Which input kinds feed each element, so "why" names the files that can explain a change.
-# Keys are the ministry's element names verbatim (mission.md).
-ELEMENT_KINDS: dict[str, tuple[str, ...]] = {
-    "# of Calls": ("calls",),
-    "# of Chats": ("chats",),
-    "# of Emails": ("emails",),
-    "# of Texts": ("texts",),
-    "# of Website Sessions": ("web",),
-    "Client Satisfaction: Phone Service": ("surveys",),
-    "Client Satisfaction: Chat Service": ("surveys",),
-    "# of Calls Abandoned": ("calls",),
-    "# of Chats Abandoned": ("chats",),
-    "Info and referral service: Ministry-funded Agency Expenditures": ("finance",),
-}
 
 
 class VersionConflict(FileExistsError):
@@ -317,18 +303,20 @@ def input_changes(previous: dict[str, Any], data: ReportData) -> list[InputChang
     new_rules = {r.name: r for r in data.rules}
     for name in sorted(old_rules.keys() | new_rules.keys()):
         old, new = old_rules.get(name), new_rules.get(name)
-        source = new.source if new is not None else (old or {}).get("source", "")
-        if source == "seed" and ":" in name:
+        rule_source = new.source if new is not None else (old or {}).get("source", "")
+        if rule_source == "seed" and ":" in name:
             # A seed row is recorded as `<seed>:<row as JSON>`: a changed row is one row
             # removed and one added; show the seed's name and the row in words.
             seed = name.split(":", 1)[0]
             if new is not None and old is None:
                 changes.append(
-                    InputChange("added", "rule", source, seed, "", seed_row_text(new.value))
+                    InputChange("added", "rule", rule_source, seed, "", seed_row_text(new.value))
                 )
             elif old is not None and new is None:
                 changes.append(
-                    InputChange("removed", "rule", source, seed, seed_row_text(old["value"]), "")
+                    InputChange(
+                        "removed", "rule", rule_source, seed, seed_row_text(old["value"]), ""
+                    )
                 )
             continue
         if old is None and new is not None:
@@ -379,7 +367,9 @@ def element_changes(
         if old == new and row.element in old_figures:
             why = "unchanged"
         else:
-            kinds = ELEMENT_KINDS.get(row.element, ())
+            # Only files of the kind that feeds the element can explain its change.
+            element = element_of_order(row.element_order)
+            kinds = (element.source_kind,) if element is not None else ()
             reasons = [
                 describe_change(c)
                 for c in inputs

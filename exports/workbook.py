@@ -8,25 +8,21 @@ Every string goes through `safety.set_text`, so text from inputs can never becom
 from __future__ import annotations
 
 import io
-import math
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.chart import LineChart, Reference
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.properties import PageSetupProperties
-from openpyxl.worksheet.table import Table, TableStyleInfo
-from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.styles import Font
 
 from exports.marts import OUTCOMES, ReportData, Stage
 from exports.notes import methodology, quality_warnings, rules_in_force
 from exports.safety import set_text
+from exports.sheet_writer import SheetWriter
 from exports.versions import ElementChange, InputChange, report_value
 from o211.calendar import TORONTO
+from o211.elements import contact_elements
 
 TITLE = "Ontario 211 - Service Data Schedule"
 PROGRAM = "Ontario community services information and referral service"
@@ -45,8 +41,6 @@ DIFFERENCE_FORMATS = {
     "percent": '+0.0" pts";-0.0" pts";0.0" pts"',
     "currency": '+"$"#,##0.00;-"$"#,##0.00;"$"0.00',
 }
-DATE_FORMAT = "yyyy-mm-dd"
-DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 OUTCOME_HEADINGS = {
     "counted": "Counted",
     "abandoned": "Abandoned",
@@ -57,14 +51,6 @@ OUTCOME_HEADINGS = {
     "auto_dialer": "Auto dialer",
     "static": "Static",
 }
-# The Monthly chart: contacts by channel (mission.md element names).
-CONTACT_ELEMENTS = ("# of Calls", "# of Chats", "# of Emails", "# of Texts")
-
-HEADER_FONT = Font(bold=True)
-HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
-WRAP_TOP = Alignment(wrap_text=True, vertical="top")
-TOP = Alignment(vertical="top")
-LINE_HEIGHT = 15.0
 
 
 @dataclass(frozen=True)
@@ -119,108 +105,6 @@ def months_of(stage: Stage) -> list[date]:
         year, month = divmod(current.month, 12)
         current = date(current.year + year, month + 1, 1)
     return months
-
-
-def _number(value: Decimal) -> Decimal | int:
-    """Whole values as int, so a count reads back as 812, not 812.0."""
-    return int(value) if value == value.to_integral_value() else value
-
-
-def wrapped_lines(text: str, width: float) -> int:
-    """Lines a wrapped text takes in a column `width` characters wide (a safe over-estimate)."""
-    usable = max(int(width * 1.15) - 1, 1)
-    return sum(max(math.ceil(len(part) / usable), 1) for part in text.split("\n"))
-
-
-def _put(
-    ws: Worksheet, row: int, column: int, value: Any, number_format: str | None = None
-) -> None:
-    cell = ws.cell(row=row, column=column)
-    if isinstance(value, str):
-        set_text(cell, value)
-    elif isinstance(value, datetime):
-        cell.value = value.astimezone(TORONTO).replace(tzinfo=None)
-        cell.number_format = number_format or DATETIME_FORMAT
-    elif isinstance(value, date):
-        cell.value = value
-        cell.number_format = number_format or DATE_FORMAT
-    else:
-        cell.value = _number(value) if isinstance(value, Decimal) else value
-        if number_format:
-            cell.number_format = number_format
-    cell.alignment = TOP
-
-
-class SheetWriter:
-    """One data table per call to `table`, with the accessibility and print rules applied."""
-
-    def __init__(self, workbook: Workbook, title: str, widths: list[float]) -> None:
-        self.ws = workbook.create_sheet(title)
-        self.tables = 0
-        for index, width in enumerate(widths, start=1):
-            self.ws.column_dimensions[get_column_letter(index)].width = width
-        ws = self.ws
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.paperSize = ws.PAPERSIZE_LETTER
-        ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
-        ws.print_options.gridLines = True
-        ws.page_margins.left = ws.page_margins.right = 0.4
-        ws.page_margins.top = ws.page_margins.bottom = 0.6
-
-    def width(self, column: int) -> float:
-        return self.ws.column_dimensions[get_column_letter(column)].width or 10
-
-    def table(
-        self,
-        header_row: int,
-        headers: list[str],
-        rows: list[list[Any]],
-        formats: dict[int, str] | None = None,
-        wrap: set[int] | None = None,
-        row_formats: list[dict[int, str]] | None = None,
-        first_table: bool = True,
-    ) -> int:
-        """Write a header row and data rows; return the next free row."""
-        ws = self.ws
-        for column, heading in enumerate(headers, start=1):
-            cell = ws.cell(row=header_row, column=column)
-            set_text(cell, heading)
-            cell.font = HEADER_FONT
-            cell.fill = HEADER_FILL
-            cell.alignment = Alignment(wrap_text=True, vertical="center")
-        ws.row_dimensions[header_row].height = LINE_HEIGHT * max(
-            wrapped_lines(heading, self.width(column)) for column, heading in enumerate(headers, 1)
-        )
-        for offset, values in enumerate(rows, start=1):
-            extra = row_formats[offset - 1] if row_formats else {}
-            lines = 1
-            for column, value in enumerate(values, start=1):
-                number_format = extra.get(column) or (formats or {}).get(column)
-                _put(ws, header_row + offset, column, value, number_format)
-                if wrap and column in wrap:
-                    ws.cell(row=header_row + offset, column=column).alignment = WRAP_TOP
-                    if isinstance(value, str):
-                        lines = max(lines, wrapped_lines(value, self.width(column)))
-            # Neither Excel nor LibreOffice grows a row for wrapped text on opening a file
-            # written by openpyxl, so the height is set from an estimate of the wrapped lines.
-            ws.row_dimensions[header_row + offset].height = LINE_HEIGHT * lines
-        last_row = header_row + max(len(rows), 1)
-        if not rows:
-            set_text(ws.cell(row=header_row + 1, column=1), "None")
-        self.tables += 1
-        name = "".join(ch for ch in ws.title.title() if ch.isalnum()) + str(self.tables)
-        table = Table(
-            displayName=name,
-            ref=f"A{header_row}:{get_column_letter(len(headers))}{last_row}",
-        )
-        table.tableStyleInfo = TableStyleInfo(name="TableStyleLight1", showRowStripes=True)
-        ws.add_table(table)
-        if first_table:
-            ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
-            ws.print_title_rows = f"{header_row}:{header_row}"
-        return last_row + 1
 
 
 def _cover(wb: Workbook, data: ReportData, info: VersionInfo) -> None:
@@ -316,8 +200,9 @@ def _monthly(wb: Workbook, data: ReportData) -> None:
     chart.width = max(20.0, 0.19 * (34 + 13 * len(months)))
     chart.height = 8.5  # cm: table, caption and chart fit one landscape letter page
     chart.legend.position = "b"
+    contacts = [element.name for element in contact_elements()]
     for index, row in enumerate(data.schedule, start=2):
-        if row.element in CONTACT_ELEMENTS:
+        if row.element in contacts:
             series = Reference(ws, min_col=1, max_col=len(months) + 1, min_row=index, max_row=index)
             chart.add_data(series, from_rows=True, titles_from_data=True)
     for line in chart.series:
@@ -329,7 +214,7 @@ def _monthly(wb: Workbook, data: ReportData) -> None:
     set_text(
         caption,
         "Chart: contacts by channel per month ("
-        + ", ".join(CONTACT_ELEMENTS)
+        + ", ".join(contacts)
         + "), drawn from the table above.",
     )
     caption.font = Font(italic=True)

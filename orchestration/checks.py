@@ -72,7 +72,7 @@ def build_outcome_balance_check(channel: str) -> dg.AssetChecksDefinition:
             ).fetchall()
             (unassigned,) = con.execute(
                 f"select count(*) from marts.fct_{channel} where outcome is null"
-            ).fetchone()
+            ).fetchone() or (0,)
         problems = balance_problems(channel, rows, int(unassigned))
         if not problems:
             return dg.AssetCheckResult(

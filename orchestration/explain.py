@@ -17,6 +17,7 @@ from rich.table import Table
 
 from o211.calendar import TORONTO
 from o211.dbt_config import var_defaults
+from o211.elements import element_counting
 from o211.paths import DataPaths
 from o211.warehouse import connect
 
@@ -26,14 +27,6 @@ STAGING = {
     "chats": "staging.stg_raw__chats",
     "emails": "staging.stg_raw__emails",
     "texts": "staging.stg_raw__texts",
-}
-ELEMENT_OF = {
-    ("calls", "counted"): "# of Calls",
-    ("calls", "abandoned"): "# of Calls Abandoned",
-    ("chats", "counted"): "# of Chats",
-    ("chats", "abandoned"): "# of Chats Abandoned",
-    ("emails", "counted"): "# of Emails",
-    ("texts", "counted"): "# of Texts",
 }
 
 
@@ -274,8 +267,8 @@ def print_explanation(paths: DataPaths, channel: str, contact_id: str) -> None:
         console.print(window)
 
     outcome = contact.get("outcome")
-    element = ELEMENT_OF.get((channel, str(outcome)))
-    counted = f"counted in {element!r}" if element else "not counted in any element"
+    element = element_counting(channel, str(outcome))
+    counted = f"counted in {element.name!r}" if element else "not counted in any element"
     console.print(f"Outcome: [bold]{outcome}[/] ({counted})")
     if decided is not None and decided.outcome != outcome:
         console.print(

@@ -123,7 +123,11 @@ def ingest(paths: DataPaths) -> list[FileRow]:
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
         files = materialization.metadata.get("files")
-        for entry in files.value if files is not None else []:
+        # The ingest asset records a JSON list of one object per file (assets/ingest.py).
+        entries = files.value if files is not None else []
+        for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry, dict):
+                continue
             rows.append(
                 FileRow(
                     entry["kind"], entry["file"], entry["status"], entry["rows"], entry["reason"]

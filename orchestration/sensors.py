@@ -112,7 +112,9 @@ def report_restatement(
     if context.cursor and int(context.cursor) >= latest.storage_id:
         return dg.SkipReason("No new build since the last look.")
     observation = latest.asset_observation
-    stale = list(observation.metadata[STALE_REPORTS].value) if observation else []
+    listed = observation.metadata[STALE_REPORTS].value if observation else []
+    # The build records a JSON list of partition keys (assets/dbt.py).
+    stale = [str(key) for key in listed] if isinstance(listed, list) else []
     context.update_cursor(str(latest.storage_id))
     written = last_written(context.instance, stale)
     requests = restatements(stale, written, latest.storage_id)

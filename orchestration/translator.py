@@ -106,7 +106,7 @@ def dbt_test_description(props: Mapping[str, Any]) -> str:
 
 def singular_test_summary(sql: str) -> str:
     """The leading `--` comment of a singular test's SQL, which says what a returned row means."""
-    lines = []
+    lines: list[str] = []
     for line in sql.splitlines():
         stripped = line.strip()
         if stripped.startswith("{{") and not lines:

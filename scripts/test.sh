@@ -10,5 +10,7 @@ echo "== sqlfluff"
 .venv/bin/sqlfluff lint dbt_project/models dbt_project/tests dbt_project/macros
 echo "== import layers (pyproject.toml [tool.importlinter])"
 .venv/bin/lint-imports --no-cache
+echo "== mypy (pyproject.toml [tool.mypy])"
+.venv/bin/mypy
 echo "== pytest"
 exec .venv/bin/pytest "$@"

@@ -30,3 +30,27 @@ def test_inert_csv_text_neutralises_every_formula_start_and_nothing_else():
         assert inert_csv_text(f"{start}HYPERLINK(1)") == f"'{start}HYPERLINK(1)"
     assert inert_csv_text("Voicemail") == "Voicemail"
     assert inert_csv_text("") == ""
+
+
+def test_the_element_catalogue_is_the_seed_in_schedule_order():
+    from o211.elements import contact_elements, element_catalogue, element_counting
+
+    catalogue = element_catalogue()
+    assert [e.order for e in catalogue] == list(range(1, 11))
+    assert len({e.key for e in catalogue}) == len({e.name for e in catalogue}) == 10
+    # mission.md's wording of the elements that count contacts, in schedule order.
+    assert [e.name for e in contact_elements()] == [
+        "# of Calls",
+        "# of Chats",
+        "# of Emails",
+        "# of Texts",
+    ]
+    abandoned = element_counting("calls", "abandoned")
+    assert abandoned is not None and abandoned.name == "# of Calls Abandoned"
+    assert element_counting("emails", "abandoned") is None
+    assert element_counting("calls", "spam") is None
+    satisfaction = {e.survey_channel: e.unit for e in catalogue if e.survey_channel}
+    assert satisfaction == {"phone": "percent", "chat": "percent"}
+    assert {e.source_kind for e in catalogue} == {
+        "calls", "chats", "emails", "texts", "surveys", "web", "finance"
+    }  # fmt: skip

@@ -264,8 +264,9 @@ def _one_call(
     # caller's number (the switch places it), sometimes never picked up.
     first_end = answered + rng.randrange(60, 300)
     second_start = first_end + rng.randrange(1, 4)
-    second_answered: int | None = second_start + _wait_seconds(rng)
-    second_end = second_answered + _talk_seconds(rng)
+    second_pickup = second_start + _wait_seconds(rng)
+    second_answered: int | None = second_pickup
+    second_end = second_pickup + _talk_seconds(rng)
     if rng.random() < 0.1:
         second_answered, second_end = None, second_start + rng.randrange(10, 200)
     second = leg(
@@ -326,8 +327,8 @@ def calls_for_day(
         segments.extend(legs)
         if served_until is not None:
             served.append((contact_id, served_until, "phone"))
-    for dialer_index, number in enumerate(burst_numbers):
-        segments.extend(_burst(rng, day, f"{prefix}AD{dialer_index}", number))
+    for dialer_index, dialer_number in enumerate(burst_numbers):
+        segments.extend(_burst(rng, day, f"{prefix}AD{dialer_index}", dialer_number))
     segments.sort(key=lambda segment: (segment.started_at, segment.segment_id))
     return segments, served
 

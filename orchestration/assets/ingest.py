@@ -237,7 +237,7 @@ def loaded_fiscal_years(warehouse: Warehouse) -> list[str]:
         ensure_raw_tables(con)
         first, last = con.execute(
             "select min(first_date), max(last_date) from raw.load_log"
-        ).fetchone()
+        ).fetchone() or (None, None)
     return fiscal_years_between(first, last) if first and last else []
 
 

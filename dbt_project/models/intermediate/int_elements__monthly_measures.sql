@@ -2,6 +2,7 @@
 -- counted and abandoned contacts per channel (rules.md outcomes), website sessions after the
 -- hostname filter, survey numerator (very satisfied + satisfied) and denominator (plus not
 -- satisfied), and ministry-funded amounts in decimal. Only months and elements with data.
+-- Element numbers and names come from the service_data_elements seed, joined by element_key.
 with
 
 calls as (
@@ -32,10 +33,14 @@ ledger as (
     select * from {{ ref('int_finance__ledger') }}
 ),
 
+elements as (
+    select * from {{ ref('service_data_elements') }}
+),
+
 measures as (
     select
         local_date,
-        1 as element_order,
+        'calls' as element_key,
         cast(outcome = 'counted' as bigint) as count_value,
         cast(null as bigint) as numerator,
         cast(null as bigint) as denominator,
@@ -44,7 +49,7 @@ measures as (
     union all
     select
         local_date,
-        2 as element_order,
+        'chats' as element_key,
         cast(outcome = 'counted' as bigint) as count_value,
         cast(null as bigint) as numerator,
         cast(null as bigint) as denominator,
@@ -53,7 +58,7 @@ measures as (
     union all
     select
         local_date,
-        3 as element_order,
+        'emails' as element_key,
         cast(outcome = 'counted' as bigint) as count_value,
         cast(null as bigint) as numerator,
         cast(null as bigint) as denominator,
@@ -62,7 +67,7 @@ measures as (
     union all
     select
         local_date,
-        4 as element_order,
+        'texts' as element_key,
         cast(outcome = 'counted' as bigint) as count_value,
         cast(null as bigint) as numerator,
         cast(null as bigint) as denominator,
@@ -71,7 +76,7 @@ measures as (
     union all
     select
         local_date,
-        5 as element_order,
+        'website_sessions' as element_key,
         case when is_counted_hostname then sessions else 0 end as count_value,
         cast(null as bigint) as numerator,
         cast(null as bigint) as denominator,
@@ -79,20 +84,23 @@ measures as (
     from web
     union all
     select
-        local_date,
-        case channel_reported when 'phone' then 6 else 7 end as element_order,
+        surveys.local_date,
+        elements.element_key,
         cast(null as bigint) as count_value,
-        cast(answer_normalised in ('very satisfied', 'satisfied') as bigint) as numerator,
+        cast(surveys.answer_normalised in ('very satisfied', 'satisfied') as bigint) as numerator,
         cast(
-            answer_normalised in ('very satisfied', 'satisfied', 'not satisfied') as bigint
+            surveys.answer_normalised in ('very satisfied', 'satisfied', 'not satisfied')
+            as bigint
         ) as denominator,
         cast(null as decimal(38, 4)) as exact_amount
     from surveys
-    where channel_reported in ('phone', 'chat')
+    -- each satisfaction element names the survey channel it reports (phone, chat)
+    inner join elements
+        on surveys.channel_reported = elements.survey_channel
     union all
     select
         local_date,
-        8 as element_order,
+        'calls_abandoned' as element_key,
         cast(outcome = 'abandoned' as bigint) as count_value,
         cast(null as bigint) as numerator,
         cast(null as bigint) as denominator,
@@ -101,7 +109,7 @@ measures as (
     union all
     select
         local_date,
-        9 as element_order,
+        'chats_abandoned' as element_key,
         cast(outcome = 'abandoned' as bigint) as count_value,
         cast(null as bigint) as numerator,
         cast(null as bigint) as denominator,
@@ -110,7 +118,7 @@ measures as (
     union all
     select
         local_date,
-        10 as element_order,
+        'ministry_funded_expenditures' as element_key,
         cast(null as bigint) as count_value,
         cast(null as bigint) as numerator,
         cast(null as bigint) as denominator,
@@ -120,14 +128,17 @@ measures as (
 
 by_month as (
     select
-        {{ fiscal_year('local_date') }} as fiscal_year,
-        cast(date_trunc('month', local_date) as date) as month_start,
-        element_order,
-        sum(count_value) as count_value,
-        sum(numerator) as numerator,
-        sum(denominator) as denominator,
-        sum(exact_amount) as exact_amount
+        {{ fiscal_year('measures.local_date') }} as fiscal_year,
+        cast(date_trunc('month', measures.local_date) as date) as month_start,
+        elements.element_order,
+        sum(measures.count_value) as count_value,
+        sum(measures.numerator) as numerator,
+        sum(measures.denominator) as denominator,
+        sum(measures.exact_amount) as exact_amount
     from measures
+    -- the element numbers live in the seed; each measure above names its element by key
+    inner join elements
+        on measures.element_key = elements.element_key
     group by all
 ),
 

@@ -39,6 +39,10 @@ schedule as (
     select * from {{ ref('service_data_schedule') }}
 ),
 
+elements as (
+    select * from {{ ref('service_data_elements') }}
+),
+
 reporting_periods as (
     select * from {{ ref('int_reporting__periods') }}
 ),
@@ -172,12 +176,14 @@ notes as (
         schedule.fiscal_year,
         schedule.stage,
         'no_valid_survey' as category,
-        case schedule.element_order when 6 then 'phone' else 'chat' end as channel,
+        elements.survey_channel as channel,
         schedule.element as item,
         0 as count,
         cast(null as decimal(38, 4)) as amount,
         'no valid survey response in the period: the value is left blank' as detail
     from schedule
+    inner join elements
+        on schedule.element_order = elements.element_order
     where schedule.unit = 'percent' and coalesce(schedule.denominator, 0) = 0
 ),
 
