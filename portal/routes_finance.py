@@ -8,7 +8,7 @@ from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -79,7 +79,6 @@ def _page(
             "back_path": "/finance",
             "max_mb": portal.settings.max_upload_bytes // (1024 * 1024),
             "status_names": STATUS_NAMES,
-            "errors_of": _errors_of,
             "problem_text": lambda p: problem_text(language, p),
             "fix_text": lambda p: fix_text(language, p),
             **context,
@@ -93,6 +92,35 @@ def finance_page(
     request: Request, session: Annotated[Session, for_roles(FINANCE, APPROVER)]
 ) -> Response:
     return _page(request, session)
+
+
+@router.get("/finance/uploads/{upload_id}")
+def upload_page(
+    request: Request, session: Annotated[Session, for_roles(FINANCE, APPROVER)], upload_id: int
+) -> Response:
+    """One upload; a rejected one with its problems in the reader's language."""
+    portal = portal_of(request)
+    found = uploads.uploads(portal.db, portal.paths, ids=[upload_id])
+    if not found:
+        raise HTTPException(status_code=404)
+    upload = found[0]
+    checked = uploads.recheck(upload)
+    problems = _in_file_order(checked.result.problems)[:PAGE_PROBLEMS] if checked else []
+    language = language_of(request, session)
+    return render(
+        request, "finance_upload.html",
+        {
+            "upload": upload,
+            "problems": problems,
+            # Only when the check no longer finds what ingest found (an unexpected error).
+            "summary": _errors_of(upload) if not problems else "",
+            "status_names": STATUS_NAMES,
+            "problem_text": lambda p: problem_text(language, p),
+            "fix_text": lambda p: fix_text(language, p),
+            "back_path": "/finance",
+        },
+        session=session,
+    )  # fmt: skip
 
 
 @router.get("/finance/template")

@@ -113,6 +113,17 @@ def check(incoming: Incoming) -> FinanceCheck:
     return check_finance_file(incoming.path)
 
 
+def recheck(upload: Upload) -> FinanceCheck | None:
+    """The check again on a rejected upload's kept file: its problems, by code, for the page.
+
+    Ingest's `.errors.txt` is English prose; the same check on the same bytes gives the coded
+    problems the reader's language can render. None when the file is gone.
+    """
+    if upload.status != REJECTED or upload.path is None or not upload.path.is_file():
+        return None
+    return check_finance_file(upload.path)
+
+
 def _fsync_folder(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:
@@ -160,6 +171,7 @@ class Upload:
     status: str = WAITING
     load_stamp: str | None = None  # ingest's load time prefix when loaded: orders the loads
     errors_txt: Path | None = None
+    path: Path | None = None  # where the file is now (None: moved out of the pipeline's folders)
     in_force: tuple[date, ...] = field(default_factory=tuple)
 
 
@@ -200,9 +212,17 @@ def earlier_upload_of(db: Database, sha256: str) -> tuple[int, str] | None:
     return None if row is None else (row["id"], row["uploaded_at"])
 
 
-def _fates(paths: DataPaths) -> dict[int, tuple[str, str | None, Path | None]]:
-    """upload id -> (status, load stamp, errors summary), from where each file now is."""
-    fates: dict[int, tuple[str, str | None, Path | None]] = {}
+@dataclass(frozen=True)
+class _Fate:
+    status: str
+    load_stamp: str | None = None
+    errors_txt: Path | None = None
+    path: Path | None = None
+
+
+def _fates(paths: DataPaths) -> dict[int, _Fate]:
+    """upload id -> its fate, from where its file now is."""
+    fates: dict[int, _Fate] = {}
     id_of = re.compile(rf"^{STORED_PREFIX}(\d+)-")
 
     def names(folder: Path) -> Iterable[str]:
@@ -210,19 +230,23 @@ def _fates(paths: DataPaths) -> dict[int, tuple[str, str | None, Path | None]]:
 
     for name in names(paths.inbox(KIND)):
         if match := id_of.match(name):
-            fates[int(match[1])] = (WAITING, None, None)
+            fates[int(match[1])] = _Fate(WAITING, path=paths.inbox(KIND) / name)
     for name in names(paths.rejected(KIND)):
         if (match := id_of.match(name)) and not name.endswith((".errors.csv", ".errors.txt")):
             errors = paths.rejected(KIND) / f"{name}.errors.txt"
-            fates[int(match[1])] = (REJECTED, None, errors if errors.exists() else None)
+            fates[int(match[1])] = _Fate(
+                REJECTED,
+                errors_txt=errors if errors.exists() else None,
+                path=paths.rejected(KIND) / name,
+            )
     for name in names(paths.archive(KIND)):
         if match := _ARCHIVED.match(name):
             status = DUPLICATE if name.endswith(".duplicate") else LOADED
-            fates[int(match[3])] = (status, match[1], None)
+            fates[int(match[3])] = _Fate(status, match[1], path=paths.archive(KIND) / name)
     return fates
 
 
-def _row_upload(row: dict[str, object], fate: tuple[str, str | None, Path | None]) -> Upload:
+def _row_upload(row: dict[str, object], fate: _Fate) -> Upload:
     return Upload(
         id=int(str(row["id"])),
         uploaded_at=str(row["uploaded_at"]),
@@ -234,9 +258,10 @@ def _row_upload(row: dict[str, object], fate: tuple[str, str | None, Path | None
         rows=int(str(row["rows"])),
         months=tuple(date.fromisoformat(m) for m in json.loads(str(row["months"]))),
         totals={k: Decimal(v) for k, v in json.loads(str(row["totals"])).items()},
-        status=fate[0],
-        load_stamp=fate[1],
-        errors_txt=fate[2],
+        status=fate.status,
+        load_stamp=fate.load_stamp,
+        errors_txt=fate.errors_txt,
+        path=fate.path,
     )
 
 
@@ -249,9 +274,7 @@ def uploads(db: Database, paths: DataPaths, ids: Iterable[int] | None = None) ->
     with db.connect() as con:
         rows = [dict(r) for r in con.execute("select * from finance_uploads order by id desc")]
     fates = _fates(paths)
-    listed = [
-        _row_upload(row, fates.get(int(str(row["id"])), (MISSING, None, None))) for row in rows
-    ]
+    listed = [_row_upload(row, fates.get(int(str(row["id"])), _Fate(MISSING))) for row in rows]
     latest: dict[date, Upload] = {}
     for upload in sorted(
         (u for u in listed if u.status == LOADED), key=lambda u: (u.load_stamp or "", u.id)

@@ -244,7 +244,10 @@ def test_the_next_ingest_loads_an_upload_and_its_row_turns_loaded_or_rejected(po
     page = finance.get("/finance").text
     statuses = dict(re.findall(r'<tr id="upload-(\d+)">.*?status-(\w+)"', page, flags=re.S))
     assert statuses == {"1": "loaded", "2": "loaded", "3": "rejected"}
-    assert "funding_source" in page  # the rejection's reasons, from its .errors.txt
+    assert '<a href="/finance/uploads/3">Why</a>' in page
+    why = finance.get("/finance/uploads/3").text
+    assert "Why the pipeline rejected it" in why
+    assert re.search(r"<td>the header row \(row 1\) has no column named [^<]*funding_source", why)
     in_force = re.search(r"Upload in force for each month</h2>(.*?)</table>", page, flags=re.S)
     assert in_force
     months = re.findall(r"<td>(\w+ 2025)</td><td class=\"num\">(\d+)</td>", in_force[1])
