@@ -11,6 +11,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from o211.text_safety import inert_csv_text
 from portal.db import Database
 from portal.i18n import N_
 from portal.settings import PortalSettings
@@ -34,7 +35,6 @@ PASSWORD_RESET, PASSWORD_CHANGED, LANGUAGE_CHANGED = (
 )
 
 # A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = ("id", "at", "actor", "address", "action", "details")
 
 
@@ -77,7 +77,7 @@ def neutralised(value: str | None) -> str:
     """A cell a spreadsheet shows as text: a leading formula character gets an apostrophe."""
     if value is None:
         return ""
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+    return inert_csv_text(value)
 
 
 def to_csv(rows: Sequence[AuditEntry]) -> str:

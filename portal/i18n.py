@@ -15,7 +15,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from babel import Locale, negotiate_locale
 from babel.dates import format_date, format_time
@@ -23,6 +22,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
 from babel.support import NullTranslations, Translations
+
+from o211.calendar import TORONTO
 
 
 def N_(message: str) -> str:
@@ -49,7 +50,6 @@ BABEL_LOCALES: Mapping[str, str] = {"en": "en_CA", "fr": "fr_CA"}
 LANGUAGE_NAMES: Mapping[str, str] = {"en": "English", "fr": "Français"}
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DOMAIN = "messages"
-TORONTO = ZoneInfo("America/Toronto")
 
 
 @cache
