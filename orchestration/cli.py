@@ -21,6 +21,7 @@ import typer
 
 from o211.calendar import STAGES, fiscal_year_start
 from o211.kinds import KINDS
+from o211.locking import COMMAND_ENV
 from o211.paths import REPO_ROOT, DataPaths
 from orchestration.settings import ensure_dagster_home
 
@@ -70,6 +71,11 @@ def guarded(function: F) -> F:
             raise  # usage errors keep click's message and exit code 2
         except KeyboardInterrupt:
             fail("interrupted")
+        except BaseException as error:
+            # Dagster turns SIGINT/SIGTERM during a run into its own BaseException.
+            if type(error).__name__ != "DagsterExecutionInterruptedError":
+                raise
+            fail("interrupted before the run finished; run the command again")
         except Exception as error:
             if os.environ.get("O211_DEBUG") == "1":
                 traceback.print_exc()
@@ -400,8 +406,23 @@ def user_reset_password(name: Annotated[str, typer.Argument(help="Login name.")]
     typer.echo(f"New password set for {account.name}.")
 
 
+def _stop_on_sigterm(_signum: int, _frame: object) -> None:
+    # Like Ctrl-C, so the command unwinds (locks, temp files) and `main` ends its children.
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     if os.environ.get("O211_DEBUG") != "1":
         # Generators abandoned by a failed run report themselves at exit; the one line suffices.
         sys.unraisablehook = lambda _unraisable: None
-    app()
+    # Everything the product creates in the data directory is for its owner only (issue 14).
+    os.umask(0o077)
+    command = next((a for a in sys.argv[1:] if not a.startswith("-")), "")
+    os.environ.setdefault(COMMAND_ENV, f"o211 {command}".strip())
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    try:
+        app()
+    finally:
+        from o211.processes import stop_children
+
+        stop_children()

@@ -50,7 +50,8 @@ everything_job = dg.define_asset_job(
 def rebuild_raw_from_archive(context: dg.OpExecutionContext, warehouse: Warehouse) -> None:
     from ingest.pipeline import rebuild_from_archive
 
-    results = rebuild_from_archive(warehouse.paths().ensure())
+    with warehouse.one_writer("rebuild from archive", context.log):
+        results = rebuild_from_archive(warehouse.paths().ensure())
     context.log.info(f"Reloaded {len(results)} archived file(s) into a new warehouse.")
 
 

@@ -69,26 +69,28 @@ def dbt_models(
 ) -> Iterator[Any]:
     from ingest.warehouse import ensure_raw_tables
 
-    paths = warehouse.paths().ensure()
-    paths.export_to_environment()
-    # Sources must exist even before the first load; the connection closes before dbt starts.
-    with warehouse.connect() as con:
-        ensure_raw_tables(con)
-    with scratch_target() as target_path:
-        args = dbt_build_args(config.full_refresh)
-        try:
-            yield from dbt.cli(args, context=context, target_path=target_path).stream()
-        except DagsterDbtCliRuntimeError as error:
-            # The scratch target goes away: keep its log where the message can point to it.
-            kept = Path(context.instance.root_directory) / "dbt-logs" / f"{context.run_id}.log"
-            kept.parent.mkdir(parents=True, exist_ok=True)
-            if (target_path / "dbt.log").is_file():
-                shutil.copyfile(target_path / "dbt.log", kept)
-            raise dg.Failure(description=build_failure_message(str(error), kept)) from error
-    if SCHEDULE_MART in context.selected_asset_keys:
-        observation = stale_report_observation(warehouse, context.log)
-        if observation is not None:
-            yield observation
+    # dbt holds the DuckDB file for the whole build: no other process may open it meanwhile.
+    with warehouse.one_writer("dbt build", context.log):
+        paths = warehouse.paths().ensure()
+        paths.export_to_environment()
+        # Sources must exist even before the first load; the connection closes before dbt starts.
+        with warehouse.connect() as con:
+            ensure_raw_tables(con)
+        with scratch_target() as target_path:
+            args = dbt_build_args(config.full_refresh)
+            try:
+                yield from dbt.cli(args, context=context, target_path=target_path).stream()
+            except DagsterDbtCliRuntimeError as error:
+                # The scratch target goes away: keep its log where the message can point to it.
+                kept = Path(context.instance.root_directory) / "dbt-logs" / f"{context.run_id}.log"
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                if (target_path / "dbt.log").is_file():
+                    shutil.copyfile(target_path / "dbt.log", kept)
+                raise dg.Failure(description=build_failure_message(str(error), kept)) from error
+        if SCHEDULE_MART in context.selected_asset_keys:
+            observation = stale_report_observation(warehouse, context.log)
+            if observation is not None:
+                yield observation
 
 
 def dbt_source_specs(defined: set[dg.AssetKey]) -> list[dg.AssetSpec]:

@@ -264,13 +264,15 @@ def build_ingest_asset(kind: str) -> dg.AssetsDefinition:
         from ingest.pipeline import ingest_inbox
 
         paths = warehouse.paths().ensure()
-        outcomes = outcomes_for(kind, ingest_inbox(paths, kinds=[kind]))
+        with warehouse.one_writer(f"ingest {kind}", context.log):
+            results = ingest_inbox(paths, kinds=[kind])
+            years = loaded_fiscal_years(warehouse)
+        outcomes = outcomes_for(kind, results)
         for outcome in outcomes:
             line = plain_words(outcome)
             (context.log.error if outcome.status == "rejected" else context.log.info)(line)
         if not outcomes:
             context.log.info(f"No {kind} file waiting in {paths.inbox(kind)}.")
-        years = loaded_fiscal_years(warehouse)
         new_years = [
             y for y in years if not context.instance.has_dynamic_partition(FISCAL_YEARS, y)
         ]

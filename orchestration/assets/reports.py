@@ -179,7 +179,9 @@ def ministry_report(
 
     target = parse_report_partition(context.partition_key)
     paths = warehouse.paths().ensure()
-    result = write_report(paths, target.fiscal_year, target.stage)
+    with warehouse.one_writer(f"report {target}", context.log):
+        result = write_report(paths, target.fiscal_year, target.stage)
+        figures = warehouse_figures(warehouse, target.fiscal_year, target.stage)
     if result.status == "unchanged":
         context.log.info(
             f"{target}: figures and inputs unchanged; v{result.version} stays current."
@@ -188,7 +190,6 @@ def ministry_report(
         context.log.info(
             f"{target}: wrote v{result.version} ({result.reason}) to {result.csv_path}"
         )
-    figures = warehouse_figures(warehouse, target.fiscal_year, target.stage)
     return dg.MaterializeResult(
         metadata=report_metadata(result),
         check_results=[equals_warehouse_check(Path(result.csv_path), figures)],
