@@ -1,14 +1,29 @@
-"""Shared fixtures: the dbt manifest Dagster reads, and a private Dagster instance.
+"""Shared fixtures, and how the suite runs in parallel.
 
 The manifest fixture is not autouse: only tests that load the Dagster definitions need it, and
 a dbt project mid-edit should not stop tests that never touch Dagster.
+
+`scripts/test.sh` runs the suite on pytest-xdist workers (`-n N --dist loadgroup`). Each worker is
+a process of its own (own basetemp, own environment), so the rules here are about what workers
+share: the repository (the dbt manifest) and whatever is built once for the whole run.
+- A test that reads a module-scoped fixture keeps its module on one worker (that fixture is then
+  built once, not once per worker), unless its module is marked `independent`.
+- Every test that uses the live Dagster server runs on one worker: the server is per process.
+- Expensive data built once for the whole run (`fault_reference`) is made under a file lock in
+  the folder all workers share; the first worker builds it, the others wait and read it.
+- Groups holding slow tests are handed out first, so the longest work does not start last.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
-from collections.abc import Iterator
+import pickle
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 
@@ -16,14 +31,107 @@ from o211.paths import DataPaths
 from orchestration.manifest import MANIFEST, manifest_is_stale, prepare_manifest
 from orchestration.settings import DAGSTER_YAML
 
+if TYPE_CHECKING:
+    from tests.fault.harness import Reference
+
+T = TypeVar("T")
+
+# The dbt unit tests run once, in tests/test_dbt_build.py; every other `dbt build` of the session
+# (the product's `o211 build`, Dagster runs, the live server) builds models and data tests only.
+DBT_EXCLUDE_ENV = "DBT_EXCLUDE_RESOURCE_TYPES"
+# Modules whose tests share a live `o211 serve` (tests/live/server.py starts one per process).
+LIVE_SERVER_FIXTURE = "live_dagster"
+LIVE_SERVER_GROUP = "live_dagster"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "independent: each test of the module stands alone, so parallel workers may split it",
+    )
+    os.environ[DBT_EXCLUDE_ENV] = "unit_test"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give each test its xdist group (read by `--dist loadgroup` after this hook) and, on a
+    worker, put the groups holding slow tests first (`--no-loadscope-reorder` keeps the order)."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
+        if LIVE_SERVER_FIXTURE in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group(LIVE_SERVER_GROUP))
+        elif _has_module_state(item) and item.get_closest_marker("independent") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        slow_in_group = Counter(_group(item) for item in items if item.get_closest_marker("slow"))
+        items.sort(key=lambda item: -slow_in_group[_group(item)])
+
+
+def _has_module_state(item: pytest.Item) -> bool:
+    """Whether the test reads a fixture that lives longer than one test but not the session."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(
+        definitions[-1].scope in ("class", "module", "package")
+        for definitions in info.name2fixturedefs.values()
+    )
+
+
+def _group(item: pytest.Item) -> str:
+    marker = item.get_closest_marker("xdist_group")
+    if marker is None:
+        return item.nodeid
+    return str(marker.args[0] if marker.args else marker.kwargs.get("name", "default"))
+
+
+@contextmanager
+def _exclusive(lock_file: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `lock_file` (created if missing) across processes."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def run_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The temp folder every worker of this run shares (a worker's basetemp sits inside it)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def built_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], T]
+) -> T:
+    """`build(folder)` run once for the whole run, whatever the number of workers; its result is
+    pickled beside the folder for the workers that did not build it. A build that failed is
+    tried again by the next worker that asks (and fails there too, with its own message)."""
+    folder = run_root(tmp_path_factory) / name
+    result_file = folder.with_name(f"{name}.pickle")
+    with _exclusive(folder.with_name(f"{name}.lock")):
+        if result_file.is_file():
+            with result_file.open("rb") as handle:
+                loaded: T = pickle.load(handle)
+            return loaded
+        result = build(folder)
+        with result_file.open("wb") as handle:
+            pickle.dump(result, handle)
+        return result
+
 
 @pytest.fixture(scope="session")
 def dbt_manifest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`dbt_project/target/manifest.json`, rebuilt (`o211 prepare`) when missing or older than
     any file of the dbt project. Only the default target counts: runs with their own
-    `--target-path` never refresh what Dagster reads."""
-    if manifest_is_stale():
-        prepare_manifest(DataPaths(tmp_path_factory.mktemp("manifest-data")))
+    `--target-path` never refresh what Dagster reads. Locked beside the manifest, because
+    parallel workers (and other pytest runs in this tree) would otherwise parse at once."""
+    with _exclusive(MANIFEST.parent / ".o211-prepare.lock"):
+        if manifest_is_stale():
+            prepare_manifest(DataPaths(tmp_path_factory.mktemp("manifest-data")))
     return MANIFEST
 
 
@@ -42,3 +150,13 @@ def dagster_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             os.environ.pop("DAGSTER_HOME", None)
         else:
             os.environ["DAGSTER_HOME"] = previous
+
+
+@pytest.fixture(scope="session")
+def fault_reference(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> Reference:
+    """The uninterrupted run of tests/fault/harness.py (a small sample loaded in three
+    deliveries, built, and reported for every stage), made once for the whole run. Its
+    snapshots are read-only: a test copies one (`Workspace.from_data`) before changing it."""
+    from tests.fault.harness import reference_run
+
+    return built_once(tmp_path_factory, "fault-reference", reference_run)

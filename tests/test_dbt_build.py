@@ -9,7 +9,7 @@ import duckdb
 
 from ingest.warehouse import ensure_raw_tables
 from o211.paths import DataPaths
-from tests.test_dbt_rules import run_dbt_build
+from tests.test_dbt_rules import MODELS_AND_DATA_TESTS, run_dbt_build
 
 
 def empty_warehouse(data_dir: Path) -> Path:
@@ -51,6 +51,7 @@ def test_rules_fingerprint_changes_with_a_rule_value(tmp_path: Path) -> None:
             "+rules_fingerprint",
             "--indirect-selection",
             "cautious",
+            *MODELS_AND_DATA_TESTS,
             *extra_args,
         )
         assert result.returncode == 0, result.stdout[-5000:]

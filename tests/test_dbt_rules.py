@@ -16,19 +16,25 @@ import pytest
 
 from ingest.warehouse import ensure_raw_tables
 from o211.paths import DataPaths
+from tests.conftest import DBT_EXCLUDE_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 DBT = Path(sys.executable).parent / "dbt"
 
 Row = tuple[object, ...]
+# The dbt unit tests run once, in test_dbt_build; every other build here leaves them out.
+MODELS_AND_DATA_TESTS = ("--exclude-resource-type", "unit_test")
 
 
 def run_dbt_build(
     data_dir: Path, work_dir: Path, *extra_args: str
 ) -> subprocess.CompletedProcess[str]:
-    """Run `dbt build` on the warehouse under data_dir, writing dbt's files under work_dir."""
+    """Run `dbt build` on the warehouse under data_dir, writing dbt's files under work_dir.
+
+    Only `extra_args` choose what runs: the session's exclusion of unit tests (conftest) is
+    dropped, so a caller that needs only the models says so with `MODELS_AND_DATA_TESTS`."""
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != DBT_EXCLUDE_ENV},
         "O211_DATA_DIR": str(data_dir),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
@@ -315,7 +321,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckD
     with duckdb.connect(str(database)) as con:
         load_hand_made_extracts(con)
     # the unit tests run in test_dbt_build; here the data tests and singular tests check the data
-    result = run_dbt_build(data_dir, tmp_path_factory.mktemp("dbt"), "--exclude", "test_type:unit")
+    result = run_dbt_build(data_dir, tmp_path_factory.mktemp("dbt"), *MODELS_AND_DATA_TESTS)
     assert result.returncode == 0, result.stdout[-5000:]
     con = duckdb.connect(str(database), read_only=True)
     yield con
