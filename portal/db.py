@@ -144,6 +144,10 @@ MIGRATIONS: list[str] = [
     );
     create index notifications_waiting on notifications (sent_at, next_attempt_at);
     """,
+    # 4: failed logins count within a window, so a typo now and then never adds up to a lock.
+    """
+    alter table users add column last_failed_at text;
+    """,
 ]
 
 

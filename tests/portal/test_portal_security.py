@@ -174,6 +174,16 @@ def test_five_failed_logins_lock_the_name_for_fifteen_minutes(portal_env):
     assert actions[-1] == "login"
 
 
+def test_failures_spread_over_time_do_not_add_up_to_a_lock(portal_env):
+    client = portal_env.client()
+    for _ in range(4):
+        assert login(client, "finance-user", "wrong password!").status_code == 401
+    portal_env.clock.advance(minutes=16)
+    for _ in range(4):
+        assert "locked" not in login(client, "finance-user", "wrong password!").text
+    assert login(client, "finance-user", PASSWORD).status_code == 303
+
+
 def _audit_rows(portal_env: PortalEnv, actor: str) -> list[tuple[str, str]]:
     with sqlite3.connect(database_file(portal_env.paths)) as con:
         return con.execute(
