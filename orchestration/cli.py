@@ -71,15 +71,15 @@ def guarded(function: F) -> F:
             raise  # usage errors keep click's message and exit code 2
         except KeyboardInterrupt:
             fail("interrupted")
+        except Exception as error:
+            if os.environ.get("O211_DEBUG") == "1":
+                traceback.print_exc()
+            fail(one_line(error))
         except BaseException as error:
             # Dagster turns SIGINT/SIGTERM during a run into its own BaseException.
             if type(error).__name__ != "DagsterExecutionInterruptedError":
                 raise
             fail("interrupted before the run finished; run the command again")
-        except Exception as error:
-            if os.environ.get("O211_DEBUG") == "1":
-                traceback.print_exc()
-            fail(one_line(error))
 
     return wrapper  # type: ignore[return-value]
 
