@@ -26,6 +26,7 @@ from portal import (
 from portal.background import mail_lifespan
 from portal.db import Database, database_file
 from portal.i18n import N_
+from portal.reports import ReportFileRefused
 from portal.settings import PortalSettings
 from portal.web import (
     STATIC_DIR,
@@ -61,6 +62,7 @@ def create_app(paths: DataPaths, *, settings: PortalSettings | None = None) -> F
     # Part 2 (reports, approval, delivery, status) includes its routers here, one line each.
     app.include_router(routes_reports.router)
     app.include_router(routes_status.router)
+    app.add_exception_handler(ReportFileRefused, routes_reports.refused_anywhere)
 
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_middleware(SecurityHeaders)

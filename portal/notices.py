@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,11 +23,12 @@ from portal.db import Database, database_file
 from portal.i18n import DEFAULT_LANGUAGE, LANGUAGES, Language
 from portal.mail import MailSettings, build_message
 from portal.notifications import Outgoing, event_known, queue_event
-from portal.reports import ReportVersion, all_versions
+from portal.reports import ManifestUnreadable, ReportVersion, fiscal_years, versions
 from portal.settings import PortalSettings
 from portal.uploads import DUPLICATE, LOADED, REJECTED, Upload, uploads
 
 ERROR_LINE_CHARS = 500
+log = logging.getLogger("portal.mail")
 
 
 @dataclass(frozen=True)
@@ -105,13 +107,25 @@ def _version_text(version: ReportVersion, links: Links) -> Compose:
     return compose
 
 
+def readable_versions(paths: DataPaths) -> list[ReportVersion]:
+    """Every version of every year whose manifest reads; a broken one is logged, not fatal, so
+    one damaged year does not silence the notices of the others."""
+    found = []
+    for year in fiscal_years(paths.outbox):
+        try:
+            found += versions(paths.outbox, year)
+        except ManifestUnreadable as error:
+            log.warning("new versions of %s not noticed: %s", year, error)
+    return found
+
+
 def queue_new_versions(
     db: Database, paths: DataPaths, mail: MailSettings, links: Links, now: datetime
 ) -> list[str]:
     """Tell the approvers about every version not noticed before; returns the new event keys."""
     queued = []
     approvers: list[Account] | None = None
-    for version in all_versions(paths.outbox):
+    for version in readable_versions(paths):
         key = version_event_key(version)
         with db.connect() as con:
             if event_known(con, key):

@@ -35,6 +35,10 @@ class ReportFileRefused(Exception):
     """A report file that must not be served: missing, or its bytes differ from the manifest."""
 
 
+class ManifestUnreadable(ReportFileRefused):
+    """A manifest that is not valid JSON or lists no versions: nothing of that year is shown."""
+
+
 @dataclass(frozen=True)
 class ReportFile:
     kind: str  # "xlsx" or "csv"
@@ -182,7 +186,12 @@ def versions(outbox: Path, fiscal_year: str) -> list[ReportVersion]:
     """Every version of the fiscal year, by stage in the schedule's order, then version."""
     if not FISCAL_YEAR_PATTERN.match(fiscal_year):
         return []
-    manifest = load_manifest(outbox / fiscal_year, fiscal_year)
+    try:
+        manifest = load_manifest(outbox / fiscal_year, fiscal_year)
+    except (ValueError, KeyError) as error:
+        raise ManifestUnreadable(
+            f"outbox/{fiscal_year}/manifest.json cannot be read; restore it from backup"
+        ) from error
     listed = [_version(fiscal_year, entry) for entry in manifest["versions"]]
     return sorted(listed, key=lambda v: (_stage_rank(v.stage), v.stage, v.version))
 

@@ -35,6 +35,7 @@ from portal.reports import (
     FILE_KINDS,
     FISCAL_YEAR_PATTERN,
     MEDIA_TYPES,
+    ManifestUnreadable,
     ReportFileRefused,
     fiscal_years,
     verified_bytes,
@@ -49,6 +50,7 @@ from portal.web import (
     portal_of,
     redirect,
     render,
+    session_of,
 )
 
 log = logging.getLogger("portal.reports")
@@ -122,6 +124,15 @@ def _page_url(state: VersionState) -> str:
     return f"/reports/{v.fiscal_year}/{v.stage}/v{v.version}"
 
 
+async def refused_anywhere(request: Request, error: Exception) -> Response:
+    """The app's handler for a refusal raised outside a route's own `try` (a broken manifest
+    met while listing versions, on any page): the same page, log and audit entry."""
+    session = session_of(request)
+    if session is None or not isinstance(error, ReportFileRefused):
+        raise error
+    return _refused(request, session, error)
+
+
 def _refused(request: Request, session: Session, error: ReportFileRefused) -> Response:
     """A file that differs from its manifest entry: logged, audited, shown; never served."""
     portal = portal_of(request)
@@ -138,6 +149,11 @@ def _refused(request: Request, session: Session, error: ReportFileRefused) -> Re
             "message": N_(
                 "This report file differs from the version that was written, so it is not"
                 " served. The data team has been told through the audit log."
+            )
+            if not isinstance(error, ManifestUnreadable)
+            else N_(
+                "The list of report versions (manifest.json) cannot be read, so no report of"
+                " that year is shown. The data team has been told through the audit log."
             ),
         },
         session=session,

@@ -231,3 +231,16 @@ def test_sending_is_refused_without_a_liaison_address_or_with_bad_mail_settings(
     with db.connect() as con:
         assert con.execute("select count(*) from report_deliveries").fetchone()[0] == 0
         assert con.execute("select count(*) from notifications").fetchone()[0] == 0
+
+
+def test_a_broken_manifest_is_reported_not_a_server_error(portal_env: PortalEnv, as_role) -> None:
+    v1 = publish(portal_env.paths)
+    manifest = v1.xlsx_path.parent / "manifest.json"
+    manifest.write_text('{"format": 1, "versions": [', encoding="utf-8")
+    approver, admin = as_role("approver"), as_role("admin")
+    for client, path in ((approver, f"/reports/{FISCAL_YEAR}"), (approver, f"{Q2}/v1/xlsx"),
+                         (admin, "/admin/status")):  # fmt: skip
+        response = client.get(path)
+        assert response.status_code == 409, path
+        assert "manifest.json) cannot be read" in response.text
+    assert audit.entries(portal_env.app.state.portal.db)[0].action == "report file refused"
