@@ -218,10 +218,16 @@ def _receive(request: Request, session: Session, sent: UploadFile) -> Response:
                 problems=_in_file_order(checked.result.problems)[:PAGE_PROBLEMS],
                 file_name=incoming.original_name,
             )  # fmt: skip
-        placed = uploads.record_upload(
-            portal.db, portal.settings, portal.paths, incoming, checked.summary,
-            session.account.name,
-        )  # fmt: skip
+        try:
+            placed = uploads.record_upload(
+                portal.db, portal.settings, portal.paths, incoming, checked.summary,
+                session.account.name,
+            )  # fmt: skip
+        except FileExistsError:
+            # A file of that name is already in the inbox (the portal's database was replaced
+            # while the inbox was not): it is never overwritten, and this upload is not saved.
+            log.error("finance upload not placed: its inbox name is taken")
+            return _page(request, session, status_code=409, refusal="name_taken")
         audit.record(
             portal.db, portal.settings, audit.UPLOAD_ACCEPTED, actor=session.account.name,
             address=address,

@@ -202,6 +202,18 @@ def test_the_same_bytes_twice_are_refused_the_second_time(portal_env, as_role):
     assert inbox(portal_env) == ["upload-1-a.csv"]
 
 
+def test_an_upload_never_overwrites_a_file_already_in_the_inbox(portal_env, as_role):
+    # As if the portal's database had been restored from a backup: upload 1's name is taken.
+    taken = portal_env.paths.inbox("finance") / "upload-1-a.csv"
+    taken.write_bytes(b"someone else's file")
+    response = upload(as_role(FINANCE), "a.csv", good_csv("finance").encode())
+    assert response.status_code == 409
+    assert "already waiting in the inbox" in response.text
+    assert taken.read_bytes() == b"someone else's file"
+    assert inbox(portal_env) == ["upload-1-a.csv"]
+    assert upload_rows(portal_env) == []
+
+
 def test_the_template_downloads_as_the_blank_finance_workbook(as_role):
     for role in (FINANCE, APPROVER):
         response = as_role(role).get("/finance/template")
