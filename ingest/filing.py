@@ -14,6 +14,7 @@ import hashlib
 import os
 import re
 import stat
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,23 +33,72 @@ NAME_MAX_BYTES = 255
 NAME_ROOM_BYTES = 48
 
 WAITING_PREFIXES = (".", "~$")
+WAITING_SUFFIXES = (".part", ".tmp")
 SKIPPED_REASON = (
-    "hidden or temporary file (name starts with '.' or '~$': a partial upload or an editor's "
-    "lock file), not loaded; it stays in the inbox"
+    "hidden or temporary file (name starts with '.' or '~$' or ends in '.part' or '.tmp': a "
+    "partial upload or an editor's lock file), not loaded; it stays in the inbox"
 )
+STILL_WRITING_REASON = (
+    "still being written (it changed a moment ago), not loaded; it stays in the inbox and the "
+    "next run loads it"
+)
+SETTLE_ENV = "O211_INBOX_SETTLE_SECONDS"
+DEFAULT_SETTLE_SECONDS = 1.0
 
 
-def inbox_files(folder: Path) -> tuple[list[Path], list[Path]]:
-    """(files to load, files that wait) in an inbox, each in name order.
+def settle_seconds_from_env() -> float:
+    configured = os.environ.get(SETTLE_ENV, "").strip()
+    return float(configured) if configured else DEFAULT_SETTLE_SECONDS
 
-    Hidden files and Excel lock files (`~$...`) wait untouched: a partial upload or an open
-    workbook must not be loaded or moved.
+
+def is_temporary(path: Path) -> bool:
+    """A name an uploader or editor uses while a file is not finished (the portal and careful
+    copies write `.name.part`, then rename), or an Excel lock file."""
+    return path.name.startswith(WAITING_PREFIXES) or path.name.endswith(WAITING_SUFFIXES)
+
+
+def waiting_reason(path: Path) -> str:
+    return SKIPPED_REASON if is_temporary(path) else STILL_WRITING_REASON
+
+
+def _signature(path: Path) -> tuple[int, int] | None:
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return None
+    return status.st_size, status.st_mtime_ns
+
+
+def inbox_files(folder: Path, settle_seconds: float | None = None) -> tuple[list[Path], list[Path]]:
+    """(files to load, files that wait) in an inbox, each in name order: the one rule of what
+    is ready, used by ingest and by the inbox sensors.
+
+    Temporary names wait untouched (`is_temporary`). So does a file still being written by a
+    plain copy: one is ready once its size and modification time have stayed the same for
+    `settle_seconds` (default 1 s, `O211_INBOX_SETTLE_SECONDS`). A file last changed longer ago
+    is ready at once; one changed within that time is looked at again when its time is up, so a
+    listing waits at most `settle_seconds`.
     """
+    settle = settle_seconds_from_env() if settle_seconds is None else settle_seconds
     if not folder.is_dir():
         return [], []
     files = sorted((p for p in folder.iterdir() if p.is_file()), key=lambda p: p.name)
-    waiting = [p for p in files if p.name.startswith(WAITING_PREFIXES)]
-    return [p for p in files if not p.name.startswith(WAITING_PREFIXES)], waiting
+    waiting = [p for p in files if is_temporary(p)]
+    candidates = [p for p in files if not is_temporary(p)]
+    first = {p: _signature(p) for p in candidates}
+    now_ns = time.time_ns()
+    recent = {
+        p: signature
+        for p, signature in first.items()
+        if signature is not None and now_ns - signature[1] < settle * 1e9
+    }
+    if recent:
+        newest_ns = max(signature[1] for signature in recent.values())
+        time.sleep(min(settle, max(0.0, settle - (now_ns - newest_ns) / 1e9)))
+    unsettled = {p for p, signature in recent.items() if _signature(p) != signature}
+    gone = {p for p, signature in first.items() if signature is None}
+    waiting = sorted(waiting + list(unsettled), key=lambda p: p.name)
+    return [p for p in candidates if p not in unsettled and p not in gone], waiting
 
 
 def storable_name(name: str) -> str:

@@ -118,7 +118,7 @@ def ingest_inbox(
         for kind in selected:
             to_load, waiting = filing.inbox_files(paths.inbox(kind))
             for path in waiting:
-                report(FileResult(kind, path.name, SKIPPED, reason=filing.SKIPPED_REASON))
+                report(FileResult(kind, path.name, SKIPPED, reason=filing.waiting_reason(path)))
             for path in to_load:
                 report(_ingest_file(con, paths, path, kind, settings))
     return results

@@ -5,11 +5,11 @@ and the restatement sensor reads what the build recorded in Dagster's own event 
 """
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import dagster as dg
 
 from exports.versions import sha256_file as file_sha256
+from ingest.filing import inbox_files
 from o211.kinds import KINDS
 from o211.paths import DataPaths
 from orchestration.assets.reports import REPORT_KEY
@@ -17,16 +17,6 @@ from orchestration.jobs import ingest_kind_jobs, reports_job
 from orchestration.translator import SCHEDULE_MART, STALE_REPORTS
 
 INBOX_INTERVAL_SECONDS = 15
-
-
-def waiting_files(folder: Path) -> list[Path]:
-    """Files ingest would pick up: hidden files and Excel lock files (`~$...`) wait."""
-    if not folder.is_dir():
-        return []
-    return sorted(
-        (p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "~$"))),
-        key=lambda p: p.name,
-    )
 
 
 def inbox_run_key(kind: str, sha256: str) -> str:
@@ -46,7 +36,9 @@ def build_inbox_sensor(kind: str) -> dg.SensorDefinition:
         ),
     )
     def inbox_sensor(context: dg.SensorEvaluationContext) -> Iterator[dg.RunRequest]:
-        for path in waiting_files(DataPaths.from_env().inbox(kind)):
+        # Ingest's own rule: temporary names and files still being written are not requested.
+        ready, _waiting = inbox_files(DataPaths.from_env().inbox(kind))
+        for path in ready:
             try:
                 digest = file_sha256(path)
             except FileNotFoundError:  # taken by a run that is loading it right now

@@ -44,7 +44,7 @@ from orchestration.partitions import (
     stage_partitions,
 )
 from orchestration.schedules import reports_to_request
-from orchestration.sensors import inbox_run_key, restatements, waiting_files
+from orchestration.sensors import inbox_run_key, restatements
 from orchestration.translator import dbt_build_args, dbt_layer
 
 END_MONTHS = {"Q2": 6, "Q3": 9, "final": 12}
@@ -358,13 +358,8 @@ def test_restatement_only_for_reports_written_before_the_build_and_once_per_buil
     ]
 
 
-def test_inbox_keys_and_waiting_files(tmp_path):
+def test_inbox_keys():
     assert inbox_run_key("finance", "ab12") == "finance:ab12"
-    for name in ("b.csv", "a.xlsx", ".hidden.csv", "~$a.xlsx"):
-        (tmp_path / name).write_text("x")
-    (tmp_path / "folder").mkdir()
-    assert [p.name for p in waiting_files(tmp_path)] == ["a.xlsx", "b.csv"]
-    assert waiting_files(tmp_path / "missing") == []
 
 
 # --- command helpers --------------------------------------------------------------------------
