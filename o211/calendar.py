@@ -57,10 +57,17 @@ def fiscal_year_start(label: str) -> int:
 
     Raises ValueError with the expected form, so a typo on the command line gets a clear line.
     """
+    form = f"fiscal year {label!r} is not of the form 2025-26 (April to March)"
     match = _FISCAL_YEAR.match(label.strip())
-    if not match or (int(match.group(1)) + 1) % 100 != int(match.group(2)):
-        raise ValueError(f"fiscal year {label!r} is not of the form 2025-26 (April to March)")
-    return int(match.group(1))
+    if not match:
+        raise ValueError(form)
+    start = int(match.group(1))
+    if (start + 1) % 100 != int(match.group(2)):
+        raise ValueError(
+            f"{form}: the second part must be the year after the first"
+            f" (expected {fiscal_year_label(start)!r})"
+        )
+    return start
 
 
 def fiscal_year_label(start_year: int) -> str:
