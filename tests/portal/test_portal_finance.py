@@ -164,6 +164,21 @@ def test_hostile_names_land_under_a_safe_name_inside_the_inbox(
     assert sorted(p.name for p in portal_env.paths.root.parent.iterdir()) == ["data"]
 
 
+def test_names_and_cells_are_shown_as_text_never_as_markup(portal_env, as_role):
+    finance = as_role(FINANCE)
+    accepted = upload(finance, "<img src=x onerror=alert(1)>.csv", good_csv("finance").encode())
+    assert accepted.status_code == 200
+    assert (
+        "<img src=x" not in accepted.text and "&lt;img src=x onerror=alert(1)&gt;" in accepted.text
+    )
+    bad = good_csv("finance", r1={"funding_source": "<script>alert(1)</script>"}).encode()
+    refused = upload(finance, "b.csv", bad)
+    assert refused.status_code == 422
+    assert (
+        "<script>" not in refused.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in refused.text
+    )
+
+
 def test_safe_names_keep_the_look_of_the_file_and_nothing_else():
     assert (
         safe_name("Budget 2025–26 (final).xlsx") == "Budget 2025_26 _final_.xlsx".replace("_", "_")
