@@ -3,7 +3,10 @@ server is down, in the recipient's language; checked on a real SMTP server."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import sqlite3
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,8 +15,10 @@ import pytest
 
 from o211.paths import DataPaths
 from portal.accounts import ADMIN, APPROVER, FINANCE, LIAISON, add_user, get_user, set_language
+from portal.approvals import APPROVED, record_decision, version_state
 from portal.background import notify_and_send
 from portal.db import Database, database_file, open_database
+from portal.delivery import send_version
 from portal.mail import MailSettings
 from portal.notices import Links, queue_new_versions, queue_run_failure, queue_run_failure_for
 from portal.notifications import drain, messages_of
@@ -203,3 +208,58 @@ def test_events_and_messages_appear_together_or_not_at_all(env: Env) -> None:
         con.execute("drop trigger boom")
     assert queue_run_failure(env.db, mail, LINKS, NOW, "run-1", "job", "boom")
     assert database_file(env.paths).exists()
+
+
+def test_two_senders_at_once_send_each_message_once(env: Env) -> None:
+    """The portal's task and `o211 run` may drain together: the claim lets one of them send."""
+    publish(env.paths)
+    for run in range(3):
+        queue_run_failure(
+            env.db, MailSettings.from_env({}), LINKS, NOW, f"run-{run}", "job", "boom"
+        )
+    queue_new_versions(env.db, env.paths, MailSettings.from_env({}), LINKS, NOW)
+    with smtp_server() as server:
+        mail = MailSettings.from_env(server.environ())
+        results = []
+        senders = [
+            threading.Thread(
+                target=lambda: results.append(drain(env.restart(), mail, env.paths.root, NOW))
+            )
+            for _ in range(2)
+        ]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join(timeout=60)
+        ids = [r.message["Message-ID"] for r in server.received]
+    assert len(ids) == len(set(ids)) == 5  # 3 failures to the admin, 2 approver notices
+    assert sum(r.sent for r in results) == 5
+
+
+def test_one_delivery_reaches_liaisons_of_both_languages(env: Env) -> None:
+    settings = PortalSettings()
+    add_user(env.db, settings, "louise", LIAISON, PASSWORD, "louise@example.org")  # English
+    publish(env.paths)
+    with env.db.connect() as con:
+        state = version_state(con, env.paths.outbox, FISCAL_YEAR, "Q2", 1)
+        assert state is not None
+        record_decision(con, env.paths.outbox, state, APPROVED, "ana", NOW)
+    with env.db.connect() as con:
+        state = version_state(con, env.paths.outbox, FISCAL_YEAR, "Q2", 1)
+    assert state is not None
+    mail = MailSettings.from_env({})
+    delivery = send_version(env.db, env.paths, mail, LINKS, state, "ana", NOW)
+    assert sorted(delivery.recipients) == ["lise@example.org", "louise@example.org"]
+    assert drain(env.db, mail, env.paths.root, NOW).sent == 1
+    [eml] = (env.paths.root / "portal" / "outbox-mail").glob("*.eml")
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    assert message["Message-ID"] == delivery.message_id
+    assert message["Subject"] == (
+        f"Ontario 211 Service Data Schedule {FISCAL_YEAR} Q2 v1 / "
+        f"Ontario 211 - Tableau des données de service {FISCAL_YEAR} Q2 v1"
+    )
+    body = message.get_body(("plain",)).get_content()
+    assert body.index("Attached is") < body.index("Vous trouverez ci-joint")
+    assert "Interim - Q2 year-to-date" in body and "approved by ana" in body
+    for sent in delivery.attachments:
+        assert sent.sha256 in body
