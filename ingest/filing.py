@@ -138,10 +138,11 @@ def archive_name(loaded_at: datetime, name: str) -> str:
 
 
 def archive(path: Path, target: Path) -> None:
-    """Move an original into the archive, read-only from then on."""
+    """Move an original into the archive, read-only and the owner's only from then on (it
+    holds caller numbers in clear; a moved file keeps the mode its uploader gave it)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(path, target)
-    os.chmod(target, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    os.chmod(target, stat.S_IRUSR)
 
 
 def reject(paths: DataPaths, path: Path, kind: str, log: ProblemLog) -> Path:
@@ -153,6 +154,7 @@ def reject(paths: DataPaths, path: Path, kind: str, log: ProblemLog) -> Path:
     write_errors_csv(Path(f"{target}.errors.csv"), log.listed)
     Path(f"{target}.errors.txt").write_text(summary, encoding="utf-8")
     os.replace(path, target)
+    os.chmod(target, stat.S_IRUSR | stat.S_IWUSR)  # caller numbers in clear: the owner's only
     return target
 
 

@@ -61,12 +61,20 @@ class DataPaths:
         return self.root / ".dagster"
 
     def ensure(self) -> DataPaths:
-        """Create every folder the product writes to; existing files are never touched."""
+        """Create every folder the product writes to; existing files are never touched.
+
+        The data directory holds caller numbers in clear (archive, rejected): its folders are
+        the owner's only (0700), whatever the umask of whoever runs this.
+        """
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if self.root.stat().st_uid == os.getuid():
+            self.root.chmod(0o700)
         for kind in KINDS:
             for folder in (self.inbox(kind), self.archive(kind), self.rejected(kind)):
-                folder.mkdir(parents=True, exist_ok=True)
+                folder.parent.mkdir(mode=0o700, exist_ok=True)
+                folder.mkdir(mode=0o700, exist_ok=True)
         for folder in (self.warehouse_dir, self.outbox, self.config):
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(mode=0o700, exist_ok=True)
         return self
 
     def export_to_environment(self) -> None:

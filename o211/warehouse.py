@@ -29,6 +29,8 @@ def connect(
                 raise
             time.sleep(0.5)
     try:
+        if not read_only:
+            path.chmod(0o600)  # hashed identities and every figure: the owner's only (issue 14)
         con.execute("set TimeZone = 'UTC'")
         yield con
     finally:

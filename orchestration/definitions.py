@@ -1,9 +1,13 @@
 """The Dagster code location: assembled from the small modules beside this one.
 
-Loading it reads the dbt manifest (`o211 prepare` builds it); nothing else happens at import.
+Loading it reads the dbt manifest (`o211 prepare` builds it) and sets the process umask to
+077: the daemon's and the UI's run workers load this module, and what they write into the data
+directory (warehouse, archive, outbox) is for its owner only, as with the o211 commands.
 """
 
 from __future__ import annotations
+
+import os
 
 import dagster as dg
 
@@ -24,6 +28,8 @@ from orchestration.notify import tell_admins_of_failed_runs
 from orchestration.resources import build_resources
 from orchestration.schedules import schedules
 from orchestration.sensors import build_sensors
+
+os.umask(0o077)
 
 ingest_assets = build_ingest_assets()
 

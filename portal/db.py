@@ -200,8 +200,10 @@ class Database:
 
     def migrate(self) -> int:
         """Create or bring the schema up to date; returns the schema version now in force."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        # Accounts, sessions and approvals: the owner's only, whatever the umask (issue 14).
+        self.path.chmod(0o600)
         try:
             con.execute("pragma journal_mode = wal")
             con.execute("begin immediate")

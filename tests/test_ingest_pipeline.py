@@ -157,7 +157,7 @@ def test_a_good_file_of_every_kind_loads_and_is_archived_read_only(tmp_path, kin
     assert counts(paths)[kind] == expected_rows
     assert result.archive_path.name.endswith("__" + name)
     assert result.archive_path.parent == paths.archive(kind)
-    assert stat.S_IMODE(os.stat(result.archive_path).st_mode) == 0o444
+    assert stat.S_IMODE(os.stat(result.archive_path).st_mode) == 0o400
     assert list(paths.inbox(kind).iterdir()) == []
     log = query(paths, "select kind, file_name, rows, load_id, sha256 from raw.load_log")
     assert log == [(kind, name, expected_rows, result.load_id, result.sha256)]
