@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DbtCliResource, dbt_assets
-from dagster_dbt.errors import DagsterDbtCliRuntimeError
+from dagster_dbt import DagsterDbtCliRuntimeError, DbtCliResource, dbt_assets
 
 from exports.marts import ReportDataMissing
 from exports.report import due_stages
