@@ -181,11 +181,16 @@ def set_language(db: Database, user_id: int, language: str) -> None:
 
 
 class LoginRefused(Exception):
-    """Wrong name or password, a disabled account, or a locked one (`locked` says which)."""
+    """Wrong name or password, a disabled account, or a locked one (`locked` says which).
 
-    def __init__(self, locked: bool = False) -> None:
+    `known` is False when no account has the name: the name is then not repeated in logs or the
+    audit log, since a password typed into the name field is the usual reason.
+    """
+
+    def __init__(self, locked: bool = False, known: bool = True) -> None:
         super().__init__("locked" if locked else "refused")
         self.locked = locked
+        self.known = known
 
 
 def authenticate(db: Database, settings: PortalSettings, name: str, password: str) -> Account:
@@ -203,7 +208,7 @@ def authenticate(db: Database, settings: PortalSettings, name: str, password: st
         if row is None:
             # Spend the time a real check takes, so a response time does not reveal names.
             _dummy_verify(password)
-            raise LoginRefused()
+            raise LoginRefused(known=False)
         locked_until = row["locked_until"]
         if locked_until is not None and datetime.fromisoformat(locked_until) > now:
             raise LoginRefused(locked=True)

@@ -80,8 +80,11 @@ def login(
         account = authenticate(portal.db, portal.settings, name, password)
     except LoginRefused as refusal:
         action = audit.LOGIN_LOCKED if refusal.locked else audit.LOGIN_FAILED
-        audit.record(portal.db, portal.settings, action, actor=name, address=address)
-        log.info("%s for %r from %s", action, name, address)
+        actor, details = (name, "") if refusal.known else (None, "no account has the name given")
+        audit.record(
+            portal.db, portal.settings, action, actor=actor, address=address, details=details
+        )
+        log.info("%s for %r from %s", action, actor or "an unknown name", address)
         message = (
             N_("This account is locked for 15 minutes after 5 failed logins.")
             if refusal.locked

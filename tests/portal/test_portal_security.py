@@ -312,13 +312,18 @@ def test_no_password_or_hash_ever_reaches_a_log_line(portal_env, as_role, caplog
     )
     with sqlite3.connect(database_file(portal_env.paths)) as con:
         hashes = [row[0] for row in con.execute("select password_hash from users")]
-    secrets_ = [PASSWORD, new_password, "a wrong passphrase!", *hashes]
+    # A password typed into the name field is not repeated either.
+    login(portal_env.client(), "my secret typed as a name", "whatever it was")
+    secrets_ = [PASSWORD, new_password, "a wrong passphrase!", "my secret typed as a name", *hashes]
     lines = [record.getMessage() for record in caplog.records]
     assert any("login" in line for line in lines), "the portal logs logins (else this test is void)"
     for line in lines:
         for secret in secrets_:
             assert secret not in line
     assert all(h.startswith("$argon2id$") for h in hashes)
+    audit_text = as_role(ADMIN).get("/admin/audit.csv").text
+    for secret in secrets_:
+        assert secret not in audit_text
 
 
 def _as_each_role(as_role: Callable[[str], Client]) -> dict[str, Client]:
