@@ -23,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 
+from o211.locking import DataDirectoryBusy, writer_lock
 from o211.paths import DBT_PROJECT_DIR, DataPaths
 from o211.warehouse import connect
 
@@ -133,16 +134,21 @@ def inputs_before_build(paths: DataPaths) -> str | None:
     from ingest.warehouse import ensure_raw_tables
 
     try:
-        with connect(paths.warehouse) as con:
+        with writer_lock(paths.root, "o211 build (build stamp)"), connect(paths.warehouse) as con:
             ensure_raw_tables(con)  # as the build does: the first build stamps an empty load log
             return build_inputs(con)
-    except duckdb.Error:
+    except (duckdb.Error, DataDirectoryBusy):
         return None
 
 
-def stamp_after_build(paths: DataPaths, fingerprint: str | None) -> None:
-    """Record a successful build of `fingerprint` (nothing when it could not be taken)."""
+def stamp_after_build(paths: DataPaths, fingerprint: str | None) -> bool:
+    """Record a successful build of `fingerprint`; False when it could not be (no fingerprint,
+    the warehouse busy): the build still succeeded, and the next one simply runs dbt again."""
     if fingerprint is None:
-        return
-    with connect(paths.warehouse) as con:
-        record_stamp(con, fingerprint)
+        return False
+    try:
+        with writer_lock(paths.root, "o211 build (build stamp)"), connect(paths.warehouse) as con:
+            record_stamp(con, fingerprint)
+    except (duckdb.Error, DataDirectoryBusy):
+        return False
+    return True

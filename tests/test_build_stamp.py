@@ -7,6 +7,7 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from ingest.warehouse import ensure_raw_tables
@@ -118,3 +119,17 @@ def test_a_failed_build_leaves_no_stamp(paths, monkeypatch):
     with pytest.raises(RuntimeError):
         runner.build(paths)
     assert not build_stamp.build_is_current(paths)
+
+
+def test_a_busy_warehouse_after_the_build_only_costs_the_next_build(paths, monkeypatch):
+    fingerprint = build_stamp.inputs_before_build(paths)
+    assert fingerprint is not None
+    # Another process writing past the wait: DuckDB refuses a second writer.
+    monkeypatch.setattr(build_stamp, "connect", _refusing_connect)
+    assert build_stamp.stamp_after_build(paths, fingerprint) is False
+    monkeypatch.undo()
+    assert not build_stamp.build_is_current(paths)
+
+
+def _refusing_connect(path: Path, **_: object) -> object:
+    raise duckdb.IOException(f'Could not set lock on file "{path}"')
