@@ -39,9 +39,14 @@ FALSE_WORDS = frozenset({"false", "no", "0", "n", ""})
 # -1234.56, (1,234.56)"), read as one strict grammar: one minus sign before the amount or one
 # pair of parentheses around it (never both), at most one `$` right before the digits, digits
 # either ungrouped or in thousands groups (a first group of 1-3 digits without a leading zero,
-# then groups of exactly 3), and an optional decimal part of at least one digit (more than 4
-# is a problem of its own). Nothing else, spaces included: "1 234" is never guessed at.
-_MONEY_DIGITS = r"(?P<digits>[1-9][0-9]{0,2}(?:,[0-9]{3})+|[0-9]+)(?:\.(?P<decimals>[0-9]+))?"
+# then groups of exactly 3, all separated by commas or all by one space or no-break space, as
+# French-Canadian ledgers write 1 234), and an optional decimal part of at least one digit
+# (more than 4 is a problem of its own). Nothing else: "1 2 3" or "$ 5" is never guessed at.
+_MONEY_GROUPS = (
+    r"[1-9][0-9]{0,2}(?:,[0-9]{3})+"
+    r"|[1-9][0-9]{0,2}(?P<space>[ \u00a0])[0-9]{3}(?:(?P=space)[0-9]{3})*"
+)
+_MONEY_DIGITS = rf"(?P<digits>{_MONEY_GROUPS}|[0-9]+)(?:\.(?P<decimals>[0-9]+))?"
 _MONEY_RE = re.compile(rf"(?P<minus>-)?\$?{_MONEY_DIGITS}")
 _MONEY_IN_PARENTHESES_RE = re.compile(rf"\(\$?{_MONEY_DIGITS}\)")
 # A second negative sign after a first one (or inside parentheses), for a clearer message.
@@ -151,7 +156,8 @@ def money_from_text(text: str) -> Decimal | str:
     decimals = match.group("decimals") or ""
     if len(decimals) > MONEY_MAX_DECIMALS:
         return "amount.too_many_decimals"
-    amount = Decimal(match.group("digits").replace(",", "") + (f".{decimals}" if decimals else ""))
+    whole = re.sub(r"[, \u00a0]", "", match.group("digits"))
+    amount = Decimal(whole + (f".{decimals}" if decimals else ""))
     if amount >= MONEY_LIMIT:
         return "amount.too_large"
     negative = text.startswith("(") or match.group("minus") is not None

@@ -22,6 +22,7 @@ from ingest.pipeline import check_file
 from ingest.readers import cell_text
 
 ASCII_DIGITS = frozenset("0123456789")
+GROUPING_MARKS = (",", " ", "\u00a0")
 LIMIT = Decimal(10) ** 14  # decimal(18, 4): 14 digits before the point
 MAX_DECIMALS = 4
 
@@ -30,7 +31,9 @@ def reference_amount(text: str) -> Decimal | None:
     """extracts.md's amount, read from its wording: "a number cell, or text such as `1234.56`,
     `1,234.56`, `$1,234.56`, `-1234.56`, `(1,234.56)` ... More than 4 decimal places rejects
     the row", with the issue's precision: at most one sign or one pair of parentheses, at most
-    one `$` in its place (before the digits), digits with correct thousands grouping or none."""
+    one `$` in its place (before the digits), digits with correct thousands grouping or none;
+    the grouping mark is a comma, or (the product's choice, for French-Canadian ledgers) one
+    space or no-break space, the same mark throughout."""
     negative = False
     if len(text) >= 2 and text[0] == "(" and text[-1] == ")":
         negative, text = True, text[1:-1]
@@ -43,7 +46,10 @@ def reference_amount(text: str) -> Decimal | None:
         return None
     if len(decimals) > MAX_DECIMALS:
         return None
-    groups = whole.split(",")
+    marks = [mark for mark in GROUPING_MARKS if mark in whole]
+    if len(marks) > 1:
+        return None
+    groups = whole.split(marks[0]) if marks else [whole]
     if not all(group and set(group) <= ASCII_DIGITS for group in groups):
         return None
     if len(groups) > 1:
@@ -68,8 +74,8 @@ def product_amount(text: str) -> Decimal | None:
 def valid_amounts(draw: st.DrawFn) -> tuple[str, Decimal]:
     whole = draw(st.integers(min_value=0, max_value=10**14 - 1))
     decimals = draw(st.text(alphabet="0123456789", max_size=MAX_DECIMALS))
-    grouped = draw(st.booleans())
-    digits = f"{whole:,}" if grouped else str(whole)
+    mark = draw(st.sampled_from(("", *GROUPING_MARKS)))
+    digits = f"{whole:,}".replace(",", mark) if mark else str(whole)
     number = digits + (f".{decimals}" if decimals else "")
     if draw(st.booleans()):
         number = "$" + number
@@ -152,6 +158,9 @@ ACCEPTED = [
     ("0.5", "0.5"),
     ("0", "0"),
     ("99999999999999.9999", "99999999999999.9999"),
+    ("1 000", "1000"),  # French-Canadian grouping: a space or a no-break space
+    ("-$1\u00a0234.56", "-1234.56"),
+    ("(12 345 678.9)", "-12345678.9"),
 ]
 REFUSED = [
     ("--5", "amount.two_minus_signs"),  # two signs
@@ -164,9 +173,13 @@ REFUSED = [
     ("5$", "amount.invalid"),
     ("+5", "amount.invalid"),  # extracts.md shows only the minus sign
     ("(5", "amount.invalid"),  # unbalanced parentheses
-    ("1 234.56", "amount.invalid"),  # a space is no thousands separator
-    ("1\u00a0234.56", "amount.invalid"),
+    ("1 2 3", "amount.invalid"),  # spaces that are no thousands grouping
+    ("12 34", "amount.invalid"),
+    ("1  234", "amount.invalid"),
+    ("1 234,567", "amount.invalid"),  # two grouping marks
+    ("1 234\u00a0567", "amount.invalid"),
     ("- 5", "amount.invalid"),
+    ("$ 5", "amount.invalid"),
     ("1,23.00", "amount.invalid"),  # wrong grouping
     ("1234,567", "amount.invalid"),
     ("0,123", "amount.invalid"),
@@ -198,7 +211,7 @@ def test_refused_examples_name_their_reason(text, code):
 
 # --- one grammar for ingest, `o211 check` and the portal ------------------------------------------
 
-MALFORMED = ["$$5.00", "1 234.56", "$-5.00", "0,123.00", "１２３"]
+MALFORMED = ["$$5.00", "1 2 3", "$-5.00", "0,123.00", "１２３"]
 
 
 def finance_csv(tmp_path: Path, amounts: list[str]) -> Path:
