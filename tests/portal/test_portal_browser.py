@@ -180,3 +180,6 @@ def test_an_admin_sees_accounts_and_the_audit_log(portal_env, browser, screensho
     page.get_by_role("heading", name="Audit log").wait_for()
     assert "finance-user" in page.inner_text("table")
     shoot(page, screenshots, "06-audit-log")
+    page.get_by_role("link", name="My account").click()
+    page.get_by_role("heading", name="Change my password").wait_for()
+    shoot(page, screenshots, "07-my-account")
