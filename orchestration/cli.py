@@ -7,22 +7,22 @@ commands that need no Dagster stay quick; every import points down the layers.
 
 from __future__ import annotations
 
-import functools
 import os
 import signal
 import sys
-import traceback
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 
 from o211.calendar import STAGES, fiscal_year_start
 from o211.kinds import KINDS
 from o211.locking import COMMAND_ENV
-from o211.paths import REPO_ROOT, DataPaths
+from o211.paths import REPO_ROOT
+from orchestration import cli_portal
+from orchestration.cli_portal import print_demo_accounts
+from orchestration.cli_support import data_paths, fail, guarded
 from orchestration.settings import ensure_dagster_home
 
 app = typer.Typer(
@@ -32,8 +32,6 @@ app = typer.Typer(
     add_completion=False,
     help="Ontario 211 Service Data Schedule pipeline: extracts in, ministry report out.",
 )
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 DEMO_SEED = 7
 DEMO_SCALE = 1.0
@@ -45,50 +43,6 @@ def root() -> None:
 
     The data directory is $O211_DATA_DIR (default ./data). Set O211_DEBUG=1 to see tracebacks.
     """
-
-
-def fail(message: str) -> None:
-    """Print one clear line and exit non-zero."""
-    typer.secho(f"o211: {message}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(code=1)
-
-
-def one_line(error: BaseException) -> str:
-    """The message a person needs from an exception, on one line."""
-    from orchestration.execution import describe_failure
-
-    return describe_failure(error)
-
-
-def guarded(function: F) -> F:
-    """Turn any exception into one line and exit code 1 (a traceback only with O211_DEBUG=1)."""
-
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return function(*args, **kwargs)
-        except (typer.Exit, typer.Abort, typer.BadParameter):
-            raise  # usage errors keep click's message and exit code 2
-        except KeyboardInterrupt:
-            fail("interrupted")
-        except Exception as error:
-            if os.environ.get("O211_DEBUG") == "1":
-                traceback.print_exc()
-            fail(one_line(error))
-        except BaseException as error:
-            # Dagster turns SIGINT/SIGTERM during a run into its own BaseException.
-            if type(error).__name__ != "DagsterExecutionInterruptedError":
-                raise
-            fail("interrupted before the run finished; run the command again")
-
-    return wrapper  # type: ignore[return-value]
-
-
-def data_paths() -> DataPaths:
-    """The data directory, made absolute and published to the dbt subprocess."""
-    paths = DataPaths.from_env()
-    paths.export_to_environment()
-    return paths
 
 
 def stage_option_check(stage: str) -> str:
@@ -209,11 +163,11 @@ def run() -> None:
     runner.build(paths)
     outcomes = runner.due_reports(date.today())
     runner.print_reports(outcomes)
-    if failed := runner.failed_reports_line(outcomes):
-        fail(failed)
     from orchestration.notify import send_portal_mail
 
     typer.echo(send_portal_mail(paths))
+    if failed := runner.failed_reports_line(outcomes):
+        fail(failed)
 
 
 @app.command()
@@ -233,15 +187,6 @@ def demo() -> None:
     print_demo_accounts(paths)
     if failed := runner.failed_reports_line(outcomes):
         fail(failed)
-
-
-def print_demo_accounts(paths: DataPaths) -> None:
-    """One portal account per role, so a newcomer can log in; the passwords show only here."""
-    from portal.admin_cli import AccountCommands
-
-    typer.echo("\nPortal accounts (start it with `o211 portal`; passwords are shown only now):")
-    for name, role, password in AccountCommands(paths).demo_accounts():
-        typer.echo(f"  {role:<9} {name:<15} {password}")
 
 
 @app.command()
@@ -305,6 +250,55 @@ def rebuild() -> None:
 
 @app.command()
 @guarded
+def backup(
+    dest: Annotated[Path, typer.Argument(help="A new (or empty) folder for the backup.")],
+    with_warehouse: Annotated[
+        bool, typer.Option(help="Also copy the warehouse (it can be rebuilt from the archive).")
+    ] = False,
+) -> None:
+    """Copy the data directory (inbox, archive, rejected, config, outbox, PII key, portal)
+    into DEST while nothing else writes, with a SHA-256 manifest."""
+    from orchestration.backup import write_backup
+
+    done = write_backup(data_paths(), dest.expanduser().resolve(), with_warehouse=with_warehouse)
+    typer.echo(
+        f"Backup written to {done.folder}: {done.files:,} files, {done.bytes:,} bytes"
+        + (", with the warehouse" if done.with_warehouse else "")
+        + (", with the portal database" if done.has_portal_database else "")
+        + "."
+    )
+    if done.has_pii_key:
+        typer.secho(
+            "It holds .pii_key, the secret that hashes caller identities: keep the "
+            "backup as private as the data directory.",
+            err=True,
+            fg=typer.colors.YELLOW,
+        )
+
+
+@app.command()
+@guarded
+def restore(
+    src: Annotated[Path, typer.Argument(help="A folder written by o211 backup.")],
+) -> None:
+    """Restore a backup into an empty data directory ($O211_DATA_DIR), checking every file's
+    SHA-256; rebuilds the warehouse from the archive when the backup has none."""
+    from orchestration import runner
+    from orchestration.backup import restore_backup
+
+    paths = data_paths()
+    had_warehouse = restore_backup(src.expanduser().resolve(), paths)
+    if not had_warehouse:
+        runner.rebuild(paths)
+        runner.build(paths)
+    typer.echo(
+        f"Restored into {paths.root}"
+        + ("." if had_warehouse else "; warehouse rebuilt from the archive and built.")
+    )
+
+
+@app.command()
+@guarded
 def serve(
     port: Annotated[int, typer.Option(help="Port of the web UI on 127.0.0.1.")] = 3000,
 ) -> None:
@@ -331,79 +325,8 @@ def serve(
     )  # fmt: skip
 
 
-@app.command()
-@guarded
-def portal(
-    host: Annotated[
-        str, typer.Option(help="Address to listen on (keep 127.0.0.1 behind a reverse proxy).")
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port of the portal.")] = 8211,
-) -> None:
-    """Serve the web portal (finance uploads, report review, accounts) with uvicorn."""
-    import uvicorn
-
-    from portal.app import create_app
-
-    paths = data_paths()
-    typer.echo(f"Portal on http://{host}:{port} (data {paths.root})")
-    # proxy_headers: behind the reverse proxy on this host, the audit log records the client.
-    uvicorn.run(create_app(paths), host=host, port=port, proxy_headers=True)
-
-
-user_app = typer.Typer(
-    no_args_is_help=True, help="Portal accounts (finance, approver, liaison, admin)."
-)
-app.add_typer(user_app, name="user")
-
-
-@user_app.command("add")
-@guarded
-def user_add(
-    name: Annotated[str, typer.Argument(help="Login name.")],
-    role: Annotated[str, typer.Option(help="finance, approver, liaison or admin.")],
-    email: Annotated[str | None, typer.Option(help="Address for notifications.")] = None,
-) -> None:
-    """Create an account; the password is read from the terminal (or one line of stdin)."""
-    from portal.accounts import ROLES
-    from portal.admin_cli import AccountCommands, read_password
-
-    if role not in ROLES:
-        raise typer.BadParameter(f"choose one of {', '.join(ROLES)}", param_hint="--role")
-    commands = AccountCommands(data_paths())
-    account = commands.add(name, role, read_password(), email)
-    typer.echo(f"Account {account.name} ({account.role}) created.")
-
-
-@user_app.command("list")
-@guarded
-def user_list() -> None:
-    """List the accounts, their roles and whether they are active."""
-    from portal.admin_cli import AccountCommands
-
-    for account in AccountCommands(data_paths()).accounts():
-        state = "active" if account.active else f"disabled {account.disabled_at}"
-        typer.echo(f"{account.name:<24} {account.role:<9} {account.email or '-':<32} {state}")
-
-
-@user_app.command("disable")
-@guarded
-def user_disable(name: Annotated[str, typer.Argument(help="Login name.")]) -> None:
-    """Disable an account at once (its sessions end); nothing is deleted."""
-    from portal.admin_cli import AccountCommands
-
-    account = AccountCommands(data_paths()).disable(name)
-    typer.echo(f"Account {account.name} disabled.")
-
-
-@user_app.command("reset-password")
-@guarded
-def user_reset_password(name: Annotated[str, typer.Argument(help="Login name.")]) -> None:
-    """Set a new password (read from the terminal or stdin); clears a lock-out."""
-    from portal.admin_cli import AccountCommands, read_password
-
-    commands = AccountCommands(data_paths())
-    account = commands.reset_password(name, read_password())
-    typer.echo(f"New password set for {account.name}.")
+app.command()(cli_portal.portal)
+app.add_typer(cli_portal.user_app, name="user")
 
 
 def _stop_on_sigterm(_signum: int, _frame: object) -> None:
