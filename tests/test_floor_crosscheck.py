@@ -3,9 +3,10 @@
 1. A small hand-made inbox whose every figure was counted by hand from rules.md: rolls segments up,
    lets a re-delivered file win, places contacts on Toronto days, finds auto-dialer bursts in a
    half-open window, normalises survey spellings, restates web days and revises finance months.
-2. A synthetic sample (`write_sample(scale=0.02)`) run through the floor and through the product
-   (`o211 ingest`, `o211 build`, `o211 report` for Q2, Q3 and final): every figure of the three
-   CSVs must agree; a difference names the stage, the element and both values.
+2. A synthetic sample run through the floor and through the product: the session's shared
+   reference run (`fault_reference` in tests/conftest.py: `o211 ingest`, `o211 build`, `o211
+   report` for Q2, Q3 and final on a small sample); every figure of the three CSVs must agree; a
+   difference names the stage, the element and both values.
 3. The hand-made inbox of 1 through the product: its edge cases, which the sample rarely hits,
    must come out as counted by hand.
 """
@@ -20,11 +21,15 @@ import sys
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from openpyxl import Workbook
 
 from benchmarks.floor import REPORT_COLUMNS, floor_report
+
+if TYPE_CHECKING:
+    from tests.fault.harness import Reference
 
 FISCAL_YEAR = "2025-26"
 STAGES = ("Q2", "Q3", "final")
@@ -389,9 +394,6 @@ def test_floor_counts_the_hand_made_inbox(hand_made: Path) -> None:
 
 # --- Against the product ----------------------------------------------------------------------
 
-SAMPLE_SCALE = 0.02
-SAMPLE_SEED = 11
-
 
 def _o211(arguments: list[str], env: dict[str, str]) -> None:
     command = [str(Path(sys.executable).with_name("o211")), *arguments]
@@ -424,13 +426,12 @@ def _require_product() -> None:
 
 
 @pytest.mark.slow
-def test_floor_matches_the_product_on_a_sample(tmp_path: Path) -> None:
+def test_floor_matches_the_product_on_a_sample(fault_reference: Reference) -> None:
+    """The product's reports come from the shared reference run; the floor reads the sample's
+    pristine inbox, which that run copied before loading it."""
     _require_product()
-    sample = pytest.importorskip("ingest.sample")
-    root = tmp_path / "data"
-    sample.write_sample(root, FISCAL_YEAR, SAMPLE_SCALE, SAMPLE_SEED)
-    # The floor reads the inbox before ingest moves the files to the archive.
-    differences = product_differences(root, floor_report(root, FISCAL_YEAR), tmp_path)
+    floor_rows = floor_report(fault_reference.sample_data, FISCAL_YEAR)
+    differences = report_differences(fault_reference.snapshots["reported"], floor_rows)
     assert not differences, "the floor and the product disagree:\n" + "\n".join(differences)
 
 
@@ -458,9 +459,17 @@ def product_differences(root: Path, floor_rows: list[dict[str, str]], tmp_path: 
     (tmp_path / "dagster").mkdir()
     _o211(["ingest"], env)
     _o211(["build"], env)
-    differences = []
     for stage in STAGES:
         _o211(["report", "--fiscal-year", FISCAL_YEAR, "--stage", stage], env)
+    shutil.rmtree(tmp_path / "dagster", ignore_errors=True)
+    return report_differences(root, floor_rows)
+
+
+def report_differences(root: Path, floor_rows: list[dict[str, str]]) -> list[str]:
+    """Every figure of the latest report CSV of each stage under `root` that differs from
+    `floor_rows`."""
+    differences = []
+    for stage in STAGES:
         report_csv = _latest_report_csv(root / "outbox" / FISCAL_YEAR, stage)
         with report_csv.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.DictReader(handle)
@@ -485,5 +494,4 @@ def product_differences(root: Path, floor_rows: list[dict[str, str]], tmp_path: 
                         f"{stage} {floor_row['element']} {column}: floor {floor_row[column]!r}, "
                         f"product {theirs[column]!r}"
                     )
-    shutil.rmtree(tmp_path / "dagster", ignore_errors=True)
     return differences

@@ -21,14 +21,14 @@ from tests.fault.harness import (
     load_problems,
     manifest_of,
     outbox_problems,
-    reference_run,
     run_o211,
     stage_csv_rows,
     tree_state,
     warehouse_rows,
 )
 
-pytestmark = pytest.mark.slow
+# Each test copies the shared reference run's snapshot: parallel workers may split them.
+pytestmark = [pytest.mark.slow, pytest.mark.independent]
 
 SCHEDULE = "select * from marts.service_data_schedule order by fiscal_year, stage, element_order"
 LOAD_LOG = (
@@ -37,16 +37,10 @@ LOAD_LOG = (
 )
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> Reference:
-    # The same base as the kill tests: in one session the reference run is made once.
-    return reference_run(tmp_path_factory.getbasetemp() / "fault-reference")
-
-
 def test_rebuild_gives_the_same_figures_and_leaves_the_files_alone(
-    reference: Reference, tmp_path: Path
+    fault_reference: Reference, tmp_path: Path
 ) -> None:
-    workspace = Workspace.from_data(tmp_path, reference.snapshots["reported"])
+    workspace = Workspace.from_data(tmp_path, fault_reference.snapshots["reported"])
     paths = workspace.paths
     files_before = tree_state(paths)
     outbox_before = tree_state(paths, ["outbox"])
@@ -59,19 +53,21 @@ def test_rebuild_gives_the_same_figures_and_leaves_the_files_alone(
     assert tree_state(paths) == files_before
     assert warehouse_rows(paths, SCHEDULE) == schedule_before
     assert warehouse_rows(paths, LOAD_LOG) == load_log_before
-    assert load_problems(paths, reference.sample) == []
+    assert load_problems(paths, fault_reference.sample) == []
     assert due_stages(paths) == []
     for stage in STAGES:
         printed = run_o211(workspace, "report", "--fiscal-year", FISCAL_YEAR, "--stage", stage)
         assert "unchanged" in printed, printed
     assert tree_state(paths, ["outbox"]) == outbox_before
     assert [v["version"] for v in manifest_of(paths, FISCAL_YEAR)["versions"]] == [1, 1, 1]
-    assert stage_csv_rows(paths, FISCAL_YEAR) == reference.csv_rows
+    assert stage_csv_rows(paths, FISCAL_YEAR) == fault_reference.csv_rows
     assert outbox_problems(paths, FISCAL_YEAR) == []
 
 
-def test_rebuild_after_the_warehouse_file_was_deleted(reference: Reference, tmp_path: Path) -> None:
-    workspace = Workspace.from_data(tmp_path, reference.snapshots["reported"])
+def test_rebuild_after_the_warehouse_file_was_deleted(
+    fault_reference: Reference, tmp_path: Path
+) -> None:
+    workspace = Workspace.from_data(tmp_path, fault_reference.snapshots["reported"])
     paths = workspace.paths
     files_before = tree_state(paths)
     schedule_before = warehouse_rows(paths, SCHEDULE)
@@ -84,5 +80,5 @@ def test_rebuild_after_the_warehouse_file_was_deleted(reference: Reference, tmp_
     assert tree_state(paths) == files_before
     assert warehouse_rows(paths, SCHEDULE) == schedule_before
     assert warehouse_rows(paths, LOAD_LOG) == load_log_before
-    assert load_problems(paths, reference.sample) == []
+    assert load_problems(paths, fault_reference.sample) == []
     assert due_stages(paths) == []
