@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,15 +10,37 @@ from pathlib import Path
 
 import duckdb
 
+from o211.locking import COMMAND_ENV, writer_lock
+
+
+def lock_root(path: Path) -> Path:
+    """The folder whose writer lock covers this DuckDB file: the data directory for
+    `<data>/warehouse/<file>` (every file a rebuild writes there too), else the file's folder."""
+    return path.parent.parent if path.parent.name == "warehouse" else path.parent
+
 
 @contextmanager
 def connect(
     path: Path, *, read_only: bool = False, retry_seconds: float = 30.0
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse briefly; retry while another process holds the write lock.
+    """Open the warehouse briefly, holding the data directory's writer lock (`o211.locking`).
 
-    DuckDB allows one writing process; readers wait for it rather than fail (stack notes).
+    Even a read-only connection in another process makes a running dbt build fail, so readers
+    take their turn too; the lock is re-entrant, so an op that holds it opens freely. DuckDB's
+    own lock is still retried for `retry_seconds` (a process that does not take the lock).
     """
+    holder = f"{os.environ.get(COMMAND_ENV) or 'a process'} (warehouse connection)"
+    with (
+        writer_lock(lock_root(path), holder),
+        _open(path, read_only=read_only, retry_seconds=retry_seconds) as con,
+    ):
+        yield con
+
+
+@contextmanager
+def _open(
+    path: Path, *, read_only: bool, retry_seconds: float
+) -> Iterator[duckdb.DuckDBPyConnection]:
     path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + retry_seconds
     while True:
