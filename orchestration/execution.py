@@ -12,6 +12,7 @@ import socket
 import sys
 from typing import TYPE_CHECKING, Any
 
+from o211.locking import busy_holder, print_waiting, wait_seconds_from_env, waiting_message
 from o211.paths import DataPaths
 from orchestration.settings import WAREHOUSE_POOL, ensure_dagster_home
 
@@ -103,6 +104,11 @@ def execute(job_name: str, partition_key: str | None = None) -> dg.ExecuteInProc
     from orchestration.definitions import defs
 
     job = defs.resolve_job_def(job_name)
+    root = DataPaths.from_env().root
+    holder = busy_holder(root)
+    if holder is not None:
+        # On a shared Dagster instance the wait is for the pool slot, which says nothing itself.
+        print_waiting(waiting_message(holder, wait_seconds_from_env()))
     with instance() as dagster_instance:
         release_abandoned_slots(dagster_instance)
         return job.execute_in_process(
