@@ -113,6 +113,7 @@ def test_demo_refuses_a_used_data_directory_in_one_line(tmp_path):
     assert "Traceback" not in completed.stdout + completed.stderr
 
 
+@pytest.mark.slow  # two `o211` processes, each loading the Dagster definitions
 @pytest.mark.usefixtures("dbt_manifest")
 def test_a_failing_run_gives_one_line_and_debug_gives_the_traceback(tmp_path, dagster_home):
     data = tmp_path / "empty"

@@ -6,10 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from ingest.warehouse import ensure_raw_tables
 from o211.paths import DataPaths
 from tests.test_dbt_rules import MODELS_AND_DATA_TESTS, run_dbt_build
+
+# Whole-project dbt builds, the unit tests among them: CI runs them, `--quick` does not.
+pytestmark = pytest.mark.slow
 
 
 def empty_warehouse(data_dir: Path) -> Path:

@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from ingest.warehouse import ensure_raw_tables
 from o211.paths import DataPaths
@@ -35,6 +36,9 @@ from tests.test_dbt_rules import (
     run_dbt_build,
     short,
 )
+
+# Five whole-project dbt builds: CI runs them, `--quick` does not.
+pytestmark = pytest.mark.slow
 
 # models and seeds only: the data tests run in test_dbt_rules, here only the rows matter
 MODELS_ONLY = ("--resource-type", "seed", "--resource-type", "model")
