@@ -6,6 +6,8 @@ a dbt project mid-edit should not stop tests that never touch Dagster.
 `scripts/test.sh` runs the suite on pytest-xdist workers (`-n N --dist loadgroup`). Each worker is
 a process of its own (own basetemp, own environment), so the rules here are about what workers
 share: the repository (the dbt manifest) and whatever is built once for the whole run.
+The groups are handed to xdist's scheduler here (`pytest_xdist_make_scheduler`), not through
+xdist's `@group` suffix on test ids, which pytest 9's structured node ids no longer carry.
 - A test that reads a module-scoped fixture keeps its module on one worker (that fixture is then
   built once, not once per worker), unless its module is marked `independent`.
 - Every test that uses the live Dagster server runs on one worker: the server is per process.
@@ -17,13 +19,16 @@ share: the repository (the dbt manifest) and whatever is built once for the whol
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import pickle
+import shutil
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
@@ -42,6 +47,8 @@ DBT_EXCLUDE_ENV = "DBT_EXCLUDE_RESOURCE_TYPES"
 # Modules whose tests share a live `o211 serve` (tests/live/server.py starts one per process).
 LIVE_SERVER_FIXTURE = "live_dagster"
 LIVE_SERVER_GROUP = "live_dagster"
+# Where workers write each test's group for the controller's scheduler (set by the controller).
+GROUPS_DIR_ENV = "O211_TEST_GROUPS_DIR"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -50,12 +57,39 @@ def pytest_configure(config: pytest.Config) -> None:
         "independent: each test of the module stands alone, so parallel workers may split it",
     )
     os.environ[DBT_EXCLUDE_ENV] = "unit_test"
+    if config.getoption("numprocesses", None) and not hasattr(config, "workerinput"):
+        os.environ[GROUPS_DIR_ENV] = tempfile.mkdtemp(prefix="o211-test-groups-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput") and GROUPS_DIR_ENV in os.environ:
+        shutil.rmtree(os.environ.pop(GROUPS_DIR_ENV), ignore_errors=True)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadgroup` with the groups the workers worked out from the tests' fixtures and
+    marks (see `pytest_collection_modifyitems`); a test of no group is a unit of its own."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.groups is None:
+                self.groups = {}
+                for written in Path(os.environ[GROUPS_DIR_ENV]).glob("*.json"):
+                    self.groups.update(json.loads(written.read_text(encoding="utf-8")))
+            return self.groups.get(nodeid.split("@")[0], nodeid)
+
+    return GroupScheduling(config, log)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Give each test its xdist group (read by `--dist loadgroup` after this hook) and, on a
-    worker, put the groups holding slow tests first (`--no-loadscope-reorder` keeps the order)."""
+    """Give each test its xdist group and, on a worker, put the groups holding slow tests first
+    (`--no-loadscope-reorder` keeps the order) and write the groups for the scheduler."""
     for item in items:
         if item.get_closest_marker("xdist_group") is not None:
             continue
@@ -63,9 +97,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.xdist_group(LIVE_SERVER_GROUP))
         elif _has_module_state(item) and item.get_closest_marker("independent") is None:
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
-    if os.environ.get("PYTEST_XDIST_WORKER"):
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
         slow_in_group = Counter(_group(item) for item in items if item.get_closest_marker("slow"))
         items.sort(key=lambda item: -slow_in_group[_group(item)])
+        groups = {item.nodeid: _group(item) for item in items}
+        written = Path(os.environ[GROUPS_DIR_ENV]) / f"{worker}.json"
+        written.write_text(json.dumps(groups), encoding="utf-8")
 
 
 def _has_module_state(item: pytest.Item) -> bool:
