@@ -93,7 +93,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("xdist_group") is not None:
             continue
-        if LIVE_SERVER_FIXTURE in getattr(item, "fixturenames", ()):
+        if _uses_live_server(item):
             item.add_marker(pytest.mark.xdist_group(LIVE_SERVER_GROUP))
         elif _has_module_state(item) and item.get_closest_marker("independent") is None:
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
@@ -104,6 +104,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         groups = {item.nodeid: _group(item) for item in items}
         written = Path(os.environ[GROUPS_DIR_ENV]) / f"{worker}.json"
         written.write_text(json.dumps(groups), encoding="utf-8")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """On a worker the live-server tests run one after another (their group): the last of them
+    stops the server. Not in a serial run, where other modules come between them."""
+    if not os.environ.get("PYTEST_XDIST_WORKER") or not _uses_live_server(item):
+        return
+    if nextitem is None or not _uses_live_server(nextitem):
+        from tests.live.server import stop_shared_server
+
+        stop_shared_server()
+
+
+def _uses_live_server(item: pytest.Item) -> bool:
+    return LIVE_SERVER_FIXTURE in getattr(item, "fixturenames", ())
 
 
 def _has_module_state(item: pytest.Item) -> bool:

@@ -444,3 +444,11 @@ def shared_server(
         raise
     _Shared.server = server
     return server
+
+
+def stop_shared_server() -> None:
+    """Stop the session's live server now (its last test has run): left idle until the session
+    ends, its daemon and code servers would take CPU from the tests still running."""
+    if _Shared.server is not None:
+        _Shared.server.stop()
+        _Shared.server = None
