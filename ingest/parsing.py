@@ -39,13 +39,11 @@ FALSE_WORDS = frozenset({"false", "no", "0", "n", ""})
 # -1234.56, (1,234.56)"), read as one strict grammar: one minus sign before the amount or one
 # pair of parentheses around it (never both), at most one `$` right before the digits, digits
 # either ungrouped or in thousands groups (a first group of 1-3 digits without a leading zero,
-# then groups of exactly 3, all separated by commas or all by one space or no-break space, as
-# French-Canadian ledgers write 1 234), and an optional decimal part of at least one digit
-# (more than 4 is a problem of its own). Nothing else: "1 2 3" or "$ 5" is never guessed at.
-_MONEY_GROUPS = (
-    r"[1-9][0-9]{0,2}(?:,[0-9]{3})+"
-    r"|[1-9][0-9]{0,2}(?P<space>[ \u00a0])[0-9]{3}(?:(?P=space)[0-9]{3})*"
-)
+# then groups of exactly 3, separated by commas: the only mark extracts.md shows), and an
+# optional decimal part of at least one digit (more than 4 is a problem of its own). Nothing
+# else, spaces included: "1 234" may be a thousands group or two numbers run together, and a
+# figure sent to the ministry is never guessed at.
+_MONEY_GROUPS = r"[1-9][0-9]{0,2}(?:,[0-9]{3})+"
 _MONEY_DIGITS = rf"(?P<digits>{_MONEY_GROUPS}|[0-9]+)(?:\.(?P<decimals>[0-9]+))?"
 _MONEY_RE = re.compile(rf"(?P<minus>-)?\$?{_MONEY_DIGITS}")
 _MONEY_IN_PARENTHESES_RE = re.compile(rf"\(\$?{_MONEY_DIGITS}\)")
@@ -119,6 +117,8 @@ def parse_dates(text: pd.Series, *, compact_allowed: bool = False) -> tuple[pd.S
         compact = text.str.fullmatch(r"[0-9]{8}").fillna(False).astype(bool)
         if compact.any():
             result[compact] = pd.to_datetime(text[compact], format="%Y%m%d", errors="coerce")
+    # pandas reads year 0000 as a proleptic year 0, which is no calendar date.
+    result[result.dt.year < 1] = pd.NaT
     bad = (text != "") & result.isna()
     return result, bad
 
@@ -156,7 +156,7 @@ def money_from_text(text: str) -> Decimal | str:
     decimals = match.group("decimals") or ""
     if len(decimals) > MONEY_MAX_DECIMALS:
         return "amount.too_many_decimals"
-    whole = re.sub(r"[, \u00a0]", "", match.group("digits"))
+    whole = match.group("digits").replace(",", "")
     amount = Decimal(whole + (f".{decimals}" if decimals else ""))
     if amount >= MONEY_LIMIT:
         return "amount.too_large"

@@ -22,7 +22,7 @@ from ingest.pipeline import check_file
 from ingest.readers import cell_text
 
 ASCII_DIGITS = frozenset("0123456789")
-GROUPING_MARKS = (",", " ", "\u00a0")
+GROUPING_MARKS = (",",)
 LIMIT = Decimal(10) ** 14  # decimal(18, 4): 14 digits before the point
 MAX_DECIMALS = 4
 
@@ -32,8 +32,7 @@ def reference_amount(text: str) -> Decimal | None:
     `1,234.56`, `$1,234.56`, `-1234.56`, `(1,234.56)` ... More than 4 decimal places rejects
     the row", with the issue's precision: at most one sign or one pair of parentheses, at most
     one `$` in its place (before the digits), digits with correct thousands grouping or none;
-    the grouping mark is a comma, or (the product's choice, for French-Canadian ledgers) one
-    space or no-break space, the same mark throughout."""
+    the grouping mark is the comma, the only one extracts.md shows."""
     negative = False
     if len(text) >= 2 and text[0] == "(" and text[-1] == ")":
         negative, text = True, text[1:-1]
@@ -158,9 +157,6 @@ ACCEPTED = [
     ("0.5", "0.5"),
     ("0", "0"),
     ("99999999999999.9999", "99999999999999.9999"),
-    ("1 000", "1000"),  # French-Canadian grouping: a space or a no-break space
-    ("-$1\u00a0234.56", "-1234.56"),
-    ("(12 345 678.9)", "-12345678.9"),
 ]
 REFUSED = [
     ("--5", "amount.two_minus_signs"),  # two signs
@@ -173,7 +169,10 @@ REFUSED = [
     ("5$", "amount.invalid"),
     ("+5", "amount.invalid"),  # extracts.md shows only the minus sign
     ("(5", "amount.invalid"),  # unbalanced parentheses
-    ("1 2 3", "amount.invalid"),  # spaces that are no thousands grouping
+    ("1 000", "amount.invalid"),  # a space is no thousands mark in extracts.md
+    ("1\u00a0234.56", "amount.invalid"),
+    ("(12 345 678.9)", "amount.invalid"),
+    ("1 2 3", "amount.invalid"),
     ("12 34", "amount.invalid"),
     ("1  234", "amount.invalid"),
     ("1 234,567", "amount.invalid"),  # two grouping marks

@@ -96,7 +96,9 @@ def test_dates_agree_with_the_reference(day, compact_allowed, data):
         )
 
 
-@pytest.mark.parametrize("text", ["２０２５-04-01", "2025-4-1", "2025-02-29", "2025/04/01"])
+@pytest.mark.parametrize(
+    "text", ["２０２５-04-01", "2025-4-1", "2025-02-29", "2025/04/01", "0000-01-01"]
+)
 def test_dates_refused(text):
     assert product_date(text, compact_allowed=True) is None
 

@@ -312,10 +312,11 @@ def test_money_more_than_four_decimals_unknown_funding_and_bad_period(tmp_path):
         "2025-04,5000,  mccss ,1 000\n"
     )
     result = rejected_once(paths, "finance", "finance_bad.csv", bad)
-    assert cells(result) == {(2, "amount"), (3, "funding_source"), (4, "period")}
-    problems = {p.column: p for p in result.problems}
-    assert "more than 4 decimal places" in problems["amount"].problem
-    assert "MCCSS" in problems["funding_source"].fix
+    assert cells(result) == {(2, "amount"), (3, "funding_source"), (4, "period"), (5, "amount")}
+    problems = {(p.row, p.column): p for p in result.problems}
+    assert "more than 4 decimal places" in problems[2, "amount"].problem
+    assert "MCCSS" in problems[3, "funding_source"].fix
+    assert problems[5, "amount"].value == "1 000"  # a space is no thousands mark
 
 
 def test_non_utf8_calls_file_rejects(tmp_path):
