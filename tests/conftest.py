@@ -41,9 +41,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# The dbt unit tests run once, in tests/test_dbt_build.py; every other `dbt build` of the session
-# (the product's `o211 build`, Dagster runs, the live server) builds models and data tests only.
-DBT_EXCLUDE_ENV = "DBT_EXCLUDE_RESOURCE_TYPES"
 # Modules whose tests share a live `o211 serve` (tests/live/server.py starts one per process).
 LIVE_SERVER_FIXTURE = "live_dagster"
 LIVE_SERVER_GROUP = "live_dagster"
@@ -56,7 +53,6 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "independent: each test of the module stands alone, so parallel workers may split it",
     )
-    os.environ[DBT_EXCLUDE_ENV] = "unit_test"
     if config.getoption("numprocesses", None) and not hasattr(config, "workerinput"):
         os.environ[GROUPS_DIR_ENV] = tempfile.mkdtemp(prefix="o211-test-groups-")
 

@@ -16,13 +16,13 @@ import pytest
 
 from ingest.warehouse import ensure_raw_tables
 from o211.paths import DataPaths
-from tests.conftest import DBT_EXCLUDE_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 DBT = Path(sys.executable).parent / "dbt"
 
 Row = tuple[object, ...]
-# The dbt unit tests run once, in test_dbt_build; every other build here leaves them out.
+# The dbt unit tests run once, in test_dbt_build; every other build here leaves them out (as the
+# product's builds do: orchestration.translator.dbt_build_args).
 MODELS_AND_DATA_TESTS = ("--exclude-resource-type", "unit_test")
 
 
@@ -30,11 +30,9 @@ def run_dbt_build(
     data_dir: Path, work_dir: Path, *extra_args: str
 ) -> subprocess.CompletedProcess[str]:
     """Run `dbt build` on the warehouse under data_dir, writing dbt's files under work_dir.
-
-    Only `extra_args` choose what runs: the session's exclusion of unit tests (conftest) is
-    dropped, so a caller that needs only the models says so with `MODELS_AND_DATA_TESTS`."""
+    The unit tests run unless `extra_args` leave them out (`MODELS_AND_DATA_TESTS`)."""
     env = {
-        **{k: v for k, v in os.environ.items() if k != DBT_EXCLUDE_ENV},
+        **os.environ,
         "O211_DATA_DIR": str(data_dir),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
