@@ -75,7 +75,8 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
         def _split_scope(self, nodeid: str) -> str:
             if self.groups is None:
                 self.groups = {}
-                for written in Path(os.environ[GROUPS_DIR_ENV]).glob("*.json"):
+                groups_dir = os.environ.get(GROUPS_DIR_ENV)
+                for written in Path(groups_dir).glob("*.json") if groups_dir else ():
                     self.groups.update(json.loads(written.read_text(encoding="utf-8")))
             return self.groups.get(nodeid.split("@")[0], nodeid)
 
@@ -97,9 +98,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if worker:
         slow_in_group = Counter(_group(item) for item in items if item.get_closest_marker("slow"))
         items.sort(key=lambda item: -slow_in_group[_group(item)])
-        groups = {item.nodeid: _group(item) for item in items}
-        written = Path(os.environ[GROUPS_DIR_ENV]) / f"{worker}.json"
-        written.write_text(json.dumps(groups), encoding="utf-8")
+        groups_dir = os.environ.get(GROUPS_DIR_ENV)
+        if groups_dir:  # unset when the workers were not started by this conftest's controller
+            groups = {item.nodeid: _group(item) for item in items}
+            (Path(groups_dir) / f"{worker}.json").write_text(json.dumps(groups), encoding="utf-8")
 
 
 @pytest.hookimpl(trylast=True)
