@@ -11,12 +11,13 @@ from __future__ import annotations
 import csv
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
 
+from ingest.problems import Problem
 from o211.paths import DataPaths
 from portal.accounts import ADMIN, APPROVER, Account, list_users
 from portal.db import Database, database_file
@@ -25,7 +26,8 @@ from portal.mail import MailSettings, build_message
 from portal.notifications import Outgoing, event_known, queue_event
 from portal.reports import ManifestUnreadable, ReportVersion, fiscal_years, versions
 from portal.settings import PortalSettings
-from portal.uploads import DUPLICATE, LOADED, REJECTED, Upload, uploads
+from portal.problems import fix_text, problem_text
+from portal.uploads import DUPLICATE, LOADED, REJECTED, Upload, recheck, uploads
 
 ERROR_LINE_CHARS = 500
 log = logging.getLogger("portal.mail")
@@ -220,12 +222,42 @@ def upload_problems(errors_csv: Path, limit: int = UPLOAD_REASONS_SHOWN) -> list
         return []
 
 
-def _upload_text(upload: Upload, problems: list[dict[str, str]], links: Links) -> Compose:
+def coded_problems(upload: Upload, limit: int = UPLOAD_REASONS_SHOWN) -> list[Problem]:
+    """A rejected upload's problems by code (the check again on its kept file), in file order.
+
+    `.errors.csv` holds ingest's English sentences only; the codes let each recipient read
+    them in their own language, as the upload's page shows them.
+    """
+    checked = recheck(upload)
+    if checked is None:
+        return []
+    ordered = sorted(checked.result.problems, key=lambda p: (p.row is not None, p.row or 0))
+    return ordered[:limit]
+
+
+def _coded_line(lang: Language, problem: Problem) -> str:
+    text = f"{problem_text(lang, problem)} {fix_text(lang, problem)}".strip()
+    if problem.row is None:
+        return text
+    return lang.gettext("Row {row}, column {column}, value {value}: {problem}").format(
+        row=problem.row,
+        column=problem.column or "-",
+        value=repr(problem.value or ""),
+        problem=text,
+    )
+
+
+def _upload_text(
+    upload: Upload, problems: list[dict[str, str]], links: Links, coded: Sequence[Problem] = ()
+) -> Compose:
     def compose(lang: Language) -> tuple[str, str]:
         _ = lang.gettext
         names = {"name": upload.original_name, "at": lang.moment(upload.uploaded_at)}
         page = _("Your uploads: {url}").format(url=f"{links.portal_url}/finance")
-        if upload.status == REJECTED:
+        if upload.status == REJECTED and coded:
+            subject = _("Finance file not loaded: {name}").format(**names)
+            lines = [_coded_line(lang, p) for p in coded]
+        elif upload.status == REJECTED:
             subject = _("Finance file not loaded: {name}").format(**names)
             lines = [
                 _("Row {row}, column {column}, value {value}: {problem}").format(
@@ -238,6 +270,7 @@ def _upload_text(upload: Upload, problems: list[dict[str, str]], links: Links) -
                 else p.get("problem", "")
                 for p in problems
             ]
+        if upload.status == REJECTED:
             body = [
                 _("The finance file {name} you uploaded on {at} was not loaded.").format(**names),
                 _("Problems found:") + "\n" + "\n".join(f"- {line}" for line in lines)
@@ -277,10 +310,13 @@ def queue_upload_fates(
                 continue
         account = accounts.get(upload.uploader.lower())
         to = [account] if account and account.active and account.email else []
-        problems = []
-        if upload.status == REJECTED and upload.errors_txt is not None:
-            problems = upload_problems(upload.errors_txt.with_suffix(".csv"))
-        messages = per_recipient(to, mail, now, _upload_text(upload, problems, links))
+        problems, coded = [], []
+        if upload.status == REJECTED:
+            coded = coded_problems(upload)
+            if not coded and upload.errors_txt is not None:
+                problems = upload_problems(upload.errors_txt.with_suffix(".csv"))
+        compose = _upload_text(upload, problems, links, coded)
+        messages = per_recipient(to, mail, now, compose)
         details = json.dumps({"upload": upload.id, "status": upload.status})
         with db.connect() as con:
             if queue_event(con, key, kind, now, messages, details):

@@ -23,6 +23,7 @@ from portal.mail import MailSettings
 from portal.notices import Links, queue_new_versions, queue_run_failure, queue_run_failure_for
 from portal.notifications import drain, messages_of
 from portal.settings import PortalSettings
+from tests.corpus.hostile_files import good_csv
 from tests.portal.conftest import PASSWORD, free_port
 from tests.portal.published import FISCAL_YEAR, publish, restated
 from tests.portal.smtp_server import smtp_server
@@ -190,10 +191,36 @@ def test_uploaders_are_told_the_fate_of_their_file_in_their_language(env: Env) -
         received = by_recipient(server)
     french = received["fatima@example.org"]
     assert french["Subject"] == "Fichier financier non chargé : ledger-june.csv"
-    assert "Ligne 7, colonne amount, valeur '12x' : not a number" in french.get_content()
+    text = french.get_content()
+    # Ingest's problems in the recipient's language (from their codes), not .errors.csv's English.
+    assert "la ligne d’en-tête (ligne 1) n’a pas de colonne nommée" in text
+    assert "has no column named" not in text and "not a number" not in text
     english = received["frank@example.org"]
     assert english["Subject"] == "Finance file loaded: q1.xlsx"
     assert "Months covered: April 2025, May 2025" in english.get_content()
+
+
+def test_a_rejection_the_check_cannot_see_again_lists_ingests_own_lines(env: Env) -> None:
+    """When the kept file passes the check (ingest failed on something else), the mail falls
+    back on `.errors.csv`'s lines rather than saying nothing."""
+    with env.db.connect() as con:
+        con.execute(
+            "insert into finance_uploads (id, uploaded_at, uploader, original_name,"
+            " stored_name, sha256, size, rows, months, totals) values"
+            " (1, ?, 'fatima', 'june.csv', 'upload-1-june.csv', 'x', 1, 3, '[]', '{}')",
+            (NOW.isoformat(),),
+        )
+    rejected = env.paths.rejected("finance") / "upload-1-june.csv"
+    rejected.write_text(good_csv("finance"), encoding="utf-8")
+    rejected.with_name(rejected.name + ".errors.txt").write_text("The file was NOT loaded\n")
+    rejected.with_name(rejected.name + ".errors.csv").write_text(
+        "row,column,value,problem\n7,amount,12x,not a number\n", encoding="utf-8"
+    )
+    with smtp_server() as server:
+        mail = MailSettings.from_env(server.environ())
+        assert notify_and_send(env.db, env.paths, mail, LINKS, NOW).sent == 1
+        (message,) = by_recipient(server).values()
+    assert "Ligne 7, colonne amount, valeur '12x' : not a number" in message.get_content()
 
 
 def test_events_and_messages_appear_together_or_not_at_all(env: Env) -> None:
