@@ -24,9 +24,9 @@ from portal.db import Database, database_file
 from portal.i18n import DEFAULT_LANGUAGE, LANGUAGES, Language
 from portal.mail import MailSettings, build_message
 from portal.notifications import Outgoing, event_known, queue_event
+from portal.problems import fix_text, problem_text
 from portal.reports import ManifestUnreadable, ReportVersion, fiscal_years, versions
 from portal.settings import PortalSettings
-from portal.problems import fix_text, problem_text
 from portal.uploads import DUPLICATE, LOADED, REJECTED, Upload, recheck, uploads
 
 ERROR_LINE_CHARS = 500
