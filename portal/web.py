@@ -225,7 +225,8 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 
 
 class SecurityHeaders:
-    """Adds the security headers to every response, error pages and static files included."""
+    """Adds the security headers to every response, error pages and static files included,
+    and answers HEAD like GET."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -234,8 +235,15 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        head = scope["method"] == "HEAD"
+        if head:
+            # HEAD answers as GET does (status, headers, length) without the body; the routes
+            # are GET-only, and a GET never changes anything.
+            scope = {**scope, "method": "GET"}
 
         async def send_with_headers(message: Message) -> None:
+            if head and message["type"] == "http.response.body":
+                message = {**message, "body": b""}
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _OURS]
                 headers.extend(SECURITY_HEADERS)
