@@ -223,6 +223,12 @@ def _receive(request: Request, session: Session, sent: UploadFile) -> Response:
                 portal.db, portal.settings, portal.paths, incoming, checked.summary,
                 session.account.name,
             )  # fmt: skip
+        except uploads.SameBytes as same:
+            return _page(
+                request, session, status_code=409, refusal="same_bytes",
+                earlier_id=same.earlier_id, earlier_at=same.earlier_at,
+                file_name=incoming.original_name,
+            )  # fmt: skip
         except FileExistsError:
             # A file of that name is already in the inbox (the portal's database was replaced
             # while the inbox was not): it is never overwritten, and this upload is not saved.

@@ -16,6 +16,7 @@ import os
 import re
 import secrets
 import shutil
+import sqlite3
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -182,10 +183,15 @@ def record_upload(
     """Take the next upload id, place the file under a name carrying it, and keep the row.
 
     The row and the placement happen in one transaction: a failed placement leaves no row.
+    Raises `SameBytes` when these bytes were uploaded meanwhile (two uploads at once): the
+    transaction holds the write lock, so of two the second always sees the first.
     """
     months = json.dumps([m.isoformat() for m in summary.months])
     totals = json.dumps({k: str(v) for k, v in sorted(summary.totals.items())})
     with db.connect() as con:
+        earlier = _earlier(con, incoming.sha256)
+        if earlier is not None:
+            raise SameBytes(*earlier)
         cursor = con.execute(
             "insert into finance_uploads (uploaded_at, uploader, original_name, stored_name, "
             "sha256, size, rows, months, totals) values (?, ?, ?, '', ?, ?, ?, ?, ?)",
@@ -202,14 +208,27 @@ def record_upload(
     return found[0]
 
 
+class SameBytes(Exception):
+    """An upload with the same bytes was recorded first: `earlier_id`, `earlier_at`."""
+
+    def __init__(self, earlier_id: int, earlier_at: str) -> None:
+        super().__init__(earlier_id, earlier_at)
+        self.earlier_id = earlier_id
+        self.earlier_at = earlier_at
+
+
+def _earlier(con: sqlite3.Connection, sha256: str) -> tuple[int, str] | None:
+    row = con.execute(
+        "select id, uploaded_at from finance_uploads where sha256 = ? order by id limit 1",
+        (sha256,),
+    ).fetchone()
+    return None if row is None else (row["id"], row["uploaded_at"])
+
+
 def earlier_upload_of(db: Database, sha256: str) -> tuple[int, str] | None:
     """(id, time) of an earlier upload with these exact bytes: ingest would skip it."""
     with db.connect() as con:
-        row = con.execute(
-            "select id, uploaded_at from finance_uploads where sha256 = ? order by id limit 1",
-            (sha256,),
-        ).fetchone()
-    return None if row is None else (row["id"], row["uploaded_at"])
+        return _earlier(con, sha256)
 
 
 @dataclass(frozen=True)

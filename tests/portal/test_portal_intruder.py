@@ -3,7 +3,20 @@ before its fix: HEAD requests, ..."""
 
 from __future__ import annotations
 
+import threading
+
+from portal import uploads
 from portal.accounts import FINANCE
+from portal.db import open_database
+from tests.corpus.hostile_files import good_csv
+from tests.portal.conftest import Client, csrf_of
+
+
+def upload(client: Client, name: str, content: bytes, token: str | None = None) -> object:
+    token = token or csrf_of(client, "/finance")
+    return client.post(
+        "/finance/upload", data={"csrf_token": token}, files={"file": (name, content)}
+    )
 
 
 def test_head_answers_like_get_without_a_body(portal_env, as_role):
@@ -21,3 +34,47 @@ def test_head_answers_like_get_without_a_body(portal_env, as_role):
         assert head.headers.get("content-length") == got.headers.get("content-length"), path
         assert head.headers["x-frame-options"] == "DENY", path
         assert head.headers.get("location") == got.headers.get("location"), path
+
+
+def test_the_same_bytes_recorded_meanwhile_are_refused_when_placing(portal_env):
+    """The early duplicate check and the placing are apart; the placing checks again in its
+    own transaction, so two uploads of one file at once never both reach the inbox."""
+    db = open_database(portal_env.paths)
+    placed = []
+    for name in ("first.csv", "second.csv"):
+        incoming = uploads.Incoming(portal_env.paths, name, 1 << 20)
+        incoming.write(good_csv("finance").encode())
+        incoming.finish()
+        checked = uploads.check(incoming)
+        assert checked.summary is not None
+        try:
+            placed.append(
+                uploads.record_upload(
+                    db, portal_env.settings, portal_env.paths, incoming, checked.summary, "f"
+                ).stored_name
+            )
+        except uploads.SameBytes as same:
+            assert same.earlier_id == 1
+        finally:
+            incoming.discard()
+    assert placed == ["upload-1-first.csv"]
+    assert sorted(p.name for p in portal_env.paths.inbox("finance").iterdir()) == placed
+
+
+def test_one_file_uploaded_three_times_at_once_is_placed_once(portal_env, as_role):
+    finance = as_role(FINANCE)
+    token = csrf_of(finance, "/finance")
+    content = good_csv("finance", count=5).encode()
+    codes: list[int] = []
+    threads = [
+        threading.Thread(
+            target=lambda: codes.append(upload(finance, "dup.csv", content, token).status_code)
+        )
+        for _ in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(codes) == [200, 409, 409]
+    assert [p.name for p in portal_env.paths.inbox("finance").iterdir()] == ["upload-1-dup.csv"]
