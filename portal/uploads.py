@@ -67,6 +67,16 @@ def safe_name(original: str) -> str:
     return f"{stem}.{suffix}" if suffix else stem
 
 
+def shown_name(original: str) -> str:
+    """The name as sent, bounded, its invisible characters made visible as U+FFFD.
+
+    A right-to-left override makes `gpj\u202e.csv` read as a different file on the page and
+    in the audit; a line break would split a mail's subject or a log line.
+    """
+    name = unicodedata.normalize("NFC", original)[:MAX_ORIGINAL_NAME_CHARS]
+    return "".join("\ufffd" if unicodedata.category(c).startswith("C") else c for c in name)
+
+
 def stored_name(upload_id: int, safe: str) -> str:
     return f"{STORED_PREFIX}{upload_id}-{safe}"
 
@@ -80,7 +90,7 @@ class Incoming:
 
     def __init__(self, paths: DataPaths, original_name: str, limit: int) -> None:
         # The name as sent, bounded: it is shown and stored, never used as a path.
-        self.original_name = original_name[:MAX_ORIGINAL_NAME_CHARS]
+        self.original_name = shown_name(original_name)
         self.safe_name = safe_name(original_name)
         self.limit = limit
         self.folder = paths.root / "portal" / "incoming" / secrets.token_hex(8)

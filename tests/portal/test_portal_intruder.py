@@ -78,3 +78,17 @@ def test_one_file_uploaded_three_times_at_once_is_placed_once(portal_env, as_rol
         thread.join()
     assert sorted(codes) == [200, 409, 409]
     assert [p.name for p in portal_env.paths.inbox("finance").iterdir()] == ["upload-1-dup.csv"]
+
+
+def test_invisible_characters_in_a_file_name_are_shown_not_obeyed(portal_env, as_role):
+    """A right-to-left override would make `invoice<RLO>gpj.exe.csv` read as another file; a
+    line break would split the audit line and the mail's subject."""
+    finance = as_role(FINANCE)
+    sent = "invoice\u202egpj.exe\u2069\u200b.csv"
+    response = upload(finance, sent, good_csv("finance").encode())
+    assert response.status_code == 200
+    (row,) = uploads.uploads(open_database(portal_env.paths), portal_env.paths)
+    assert row.original_name == "invoice\ufffdgpj.exe\ufffd\ufffd.csv"
+    for page in (response.text, finance.get("/finance").text):
+        assert "\u202e" not in page and "invoice\ufffdgpj.exe\ufffd\ufffd.csv" in page
+    assert "\ufffd" in uploads.shown_name("a\r\nb") and "\n" not in uploads.shown_name("a\r\nb")
