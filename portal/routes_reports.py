@@ -44,6 +44,7 @@ from portal.reports import (
 from portal.sessions import Session
 from portal.web import (
     Portal,
+    attachment,
     client_address,
     for_roles,
     language_of,
@@ -359,5 +360,5 @@ def download(
     return Response(
         content=data,
         media_type=MEDIA_TYPES[kind],
-        headers={"content-disposition": f'attachment; filename="{listed.name}"'},
+        headers={"content-disposition": attachment(listed.name)},
     )

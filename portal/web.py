@@ -7,11 +7,13 @@ either listed in PUBLIC_PATHS or refused by the route-table test (tests/portal).
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -257,6 +259,17 @@ class SecurityHeaders:
 
 
 _OURS = frozenset(name for name, _ in SECURITY_HEADERS)
+
+
+def attachment(name: str) -> str:
+    """A Content-Disposition that saves as `name` and cannot be bent by it.
+
+    The quoted `filename` keeps only letters, digits, `.`, `-`, `_` (a quote, a semicolon or a
+    line break in a name would end the header's value); `filename*` carries the exact name,
+    percent-encoded, for browsers that read it.
+    """
+    plain = re.sub(r"[^A-Za-z0-9._-]", "_", name.rsplit("/", 1)[-1]).lstrip(".") or "download"
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def error_page(request: Request, status_code: int, message: str) -> Response:

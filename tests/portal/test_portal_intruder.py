@@ -4,10 +4,14 @@ before its fix: HEAD requests, ..."""
 from __future__ import annotations
 
 import threading
+from urllib.parse import unquote
+
+import pytest
 
 from portal import uploads
 from portal.accounts import FINANCE
 from portal.db import open_database
+from portal.web import attachment
 from tests.corpus.hostile_files import good_csv
 from tests.portal.conftest import Client, csrf_of
 
@@ -92,3 +96,20 @@ def test_invisible_characters_in_a_file_name_are_shown_not_obeyed(portal_env, as
     for page in (response.text, finance.get("/finance").text):
         assert "\u202e" not in page and "invoice\ufffdgpj.exe\ufffd\ufffd.csv" in page
     assert "\ufffd" in uploads.shown_name("a\r\nb") and "\n" not in uploads.shown_name("a\r\nb")
+
+
+@pytest.mark.parametrize(
+    ("name", "plain"),
+    [
+        ("o211-2025-26-Q2-v1.xlsx", "o211-2025-26-Q2-v1.xlsx"),
+        ('a"; filename="evil.exe', "a___filename__evil.exe"),
+        ("rapport\r\nSet-Cookie: x=1.csv", "rapport__Set-Cookie__x_1.csv"),
+        ("../../.bashrc", "bashrc"),
+        ("données é.csv", "donn_es__.csv"),
+    ],
+)
+def test_a_download_name_cannot_bend_its_content_disposition(name, plain):
+    value = attachment(name)
+    assert value.startswith(f"attachment; filename=\"{plain}\"; filename*=UTF-8''")
+    assert "\r" not in value and "\n" not in value and value.count('"') == 2
+    assert unquote(value.split("UTF-8''", 1)[1]) == name
