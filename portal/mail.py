@@ -158,7 +158,10 @@ def _smtp(settings: MailSettings) -> smtplib.SMTP:
 
 def _write_eml(folder: Path, message: EmailMessage) -> Path:
     """Write the message atomically under a name from its Message-ID (one file per message)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    # Messages carry names, addresses and report files: the owner's only, whatever the
+    # umask of the process that serves the portal (issue 14).
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
     message_id = str(message["Message-ID"]).strip("<>")
     safe = "".join(ch if ch.isalnum() or ch in ".-_" else "_" for ch in message_id)
     target = folder / f"{safe}.eml"

@@ -3,7 +3,11 @@ before its fix: HEAD requests, ..."""
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
+from email.message import EmailMessage
+from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
@@ -11,6 +15,7 @@ import pytest
 from portal import uploads
 from portal.accounts import FINANCE
 from portal.db import open_database
+from portal.mail import MailSettings, mail_folder, send_message
 from portal.web import attachment
 from tests.corpus.hostile_files import good_csv
 from tests.portal.conftest import Client, csrf_of
@@ -113,3 +118,21 @@ def test_a_download_name_cannot_bend_its_content_disposition(name, plain):
     assert value.startswith(f"attachment; filename=\"{plain}\"; filename*=UTF-8''")
     assert "\r" not in value and "\n" not in value and value.count('"') == 2
     assert unquote(value.split("UTF-8''", 1)[1]) == name
+
+
+def test_eml_files_are_the_owners_only_whatever_the_umask(tmp_path):
+    """`o211 portal` sets umask 077, but an app served another way must not leak the mail."""
+    folder = mail_folder(tmp_path)
+    folder.mkdir(parents=True, mode=0o755)
+    folder.chmod(0o755)  # left open by an earlier version or a hand-made folder
+    sent = EmailMessage()
+    sent["Message-ID"] = "<a@example.org>"
+    sent["To"] = "liaison@example.org"
+    sent.set_content("Q2")
+    previous = os.umask(0o022)
+    try:
+        where = Path(send_message(MailSettings.from_env({}), sent, tmp_path))
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(where.stat().st_mode) == 0o600
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
