@@ -136,5 +136,7 @@ class Language:
         local = value.astimezone(TORONTO)
         return (
             f"{format_date(local, 'medium', locale=self.locale)}, "
-            f"{format_time(local, 'short', locale=self.locale)} {local.tzname()}"
+            # The zone's abbreviation in the reader's language: EST/EDT, HNE/HAE in French.
+            f"{format_time(local, 'short', locale=self.locale)} "
+            f"{format_time(local, 'z', locale=self.locale)}"
         )

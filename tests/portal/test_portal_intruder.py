@@ -4,8 +4,10 @@ before its fix: HEAD requests, ..."""
 from __future__ import annotations
 
 import os
+import re
 import stat
 import threading
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import unquote
@@ -15,6 +17,7 @@ import pytest
 from portal import uploads
 from portal.accounts import FINANCE
 from portal.db import open_database
+from portal.i18n import Language
 from portal.mail import MailSettings, mail_folder, send_message
 from portal.web import attachment
 from tests.corpus.hostile_files import good_csv
@@ -136,3 +139,15 @@ def test_eml_files_are_the_owners_only_whatever_the_umask(tmp_path):
         os.umask(previous)
     assert stat.S_IMODE(where.stat().st_mode) == 0o600
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+def test_french_times_name_the_zone_in_french_and_put_a_space_before_colons(portal_env, as_role):
+    finance = as_role(FINANCE)
+    assert upload(finance, "juin.csv", good_csv("finance").encode()).status_code == 200
+    winter = datetime(2026, 12, 2, 18, 39, tzinfo=UTC)
+    assert Language("fr").moment(winter) == "2 déc. 2026, 13 h 39 HNE"
+    assert Language("fr").moment(winter.replace(month=7)) == "2 juill. 2026, 14 h 39 HAE"
+    assert Language("en").moment(winter) == "Dec 2, 2026, 1:39\u202fp.m. EST"
+    page = finance.get("/finance/uploads/1", headers={"Accept-Language": "fr-CA"}).text
+    assert "<h1>Téléversement 1 : juin.csv</h1>" in page
+    assert re.search(r"\d h \d\d (HNE|HAE)<", page) and not re.search(r" (EST|EDT)<", page)
