@@ -13,11 +13,12 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+from babel.messages.pofile import read_po
 
 from portal import uploads
 from portal.accounts import FINANCE
 from portal.db import open_database
-from portal.i18n import Language
+from portal.i18n import LOCALE_DIR, Language
 from portal.mail import MailSettings, mail_folder, send_message
 from portal.web import attachment
 from tests.corpus.hostile_files import good_csv
@@ -151,3 +152,17 @@ def test_french_times_name_the_zone_in_french_and_put_a_space_before_colons(port
     page = finance.get("/finance/uploads/1", headers={"Accept-Language": "fr-CA"}).text
     assert "<h1>Téléversement 1 : juin.csv</h1>" in page
     assert re.search(r"\d h \d\d (HNE|HAE)<", page) and not re.search(r" (EST|EDT)<", page)
+
+
+def test_french_uses_one_apostrophe_throughout():
+    """Part 1 wrote `n’existe`, part 2 `n'a`: a reader sees both on one page."""
+    with (LOCALE_DIR / "fr" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        catalog = read_po(handle, locale="fr")
+    straight = [
+        m.id
+        for m in catalog
+        if m.id
+        for text in (m.string if isinstance(m.string, tuple) else (m.string,))
+        if re.search(r"\w'\w", text or "")
+    ]
+    assert straight == []
