@@ -22,7 +22,8 @@ from portal.i18n import LOCALE_DIR, Language
 from portal.mail import MailSettings, mail_folder, send_message
 from portal.web import attachment
 from tests.corpus.hostile_files import good_csv
-from tests.portal.conftest import Client, csrf_of
+from tests.portal.conftest import PASSWORD, Client, csrf_of
+from tests.portal.test_portal_browser import browser  # noqa: F401 (the fixture)
 
 
 def upload(client: Client, name: str, content: bytes, token: str | None = None) -> object:
@@ -166,3 +167,17 @@ def test_french_uses_one_apostrophe_throughout():
         if re.search(r"\w'\w", text or "")
     ]
     assert straight == []
+
+
+def test_a_very_long_file_name_never_widens_the_page(portal_env, as_role, browser):  # noqa: F811
+    assert upload(as_role(FINANCE), "x" * 250 + ".csv", good_csv("finance").encode()).status_code
+    context = browser.new_context(viewport={"width": 1024, "height": 800}, locale="fr-CA")
+    page = context.new_page()
+    page.goto(portal_env.server.url + "/login")
+    page.fill("#name", "finance-user")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    for path in ("/finance", "/finance/uploads/1"):
+        page.goto(portal_env.server.url + path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1024, path
+    context.close()
