@@ -80,7 +80,10 @@ def create_app(paths: DataPaths, *, settings: PortalSettings | None = None) -> F
             404: N_("This page does not exist."),
             405: N_("This page does not accept that request."),
         }
-        message = messages.get(error.status_code, str(error.detail))
+        # Never the framework's own English detail (e.g. a form field past its size limit).
+        message = messages.get(
+            error.status_code, N_("The request could not be read. Go back and try again.")
+        )
         if error.status_code == 403 and "form" in str(error.detail):
             message = N_(
                 "The form had expired or did not come from this site. Reload it and retry."

@@ -181,3 +181,16 @@ def test_a_very_long_file_name_never_widens_the_page(portal_env, as_role, browse
         page.goto(portal_env.server.url + path)
         assert page.evaluate("document.documentElement.scrollWidth") <= 1024, path
     context.close()
+
+
+def test_a_form_past_the_frameworks_limits_gets_our_french_page(portal_env):
+    """Starlette refuses a 5 MB field with its own English detail; the page says ours."""
+    client = portal_env.client()
+    response = client.post(
+        "/login",
+        data={"name": "admin-user", "password": "x" * 2_000_000, "login_token": "t"},
+        headers={"Accept-Language": "fr-CA"},
+    )
+    assert response.status_code == 400
+    assert "La demande n’a pas pu être lue." in response.text
+    assert "exceeded" not in response.text and "KB" not in response.text
