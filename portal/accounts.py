@@ -211,6 +211,7 @@ def authenticate(db: Database, settings: PortalSettings, name: str, password: st
             raise LoginRefused(known=False)
         locked_until = row["locked_until"]
         if locked_until is not None and datetime.fromisoformat(locked_until) > now:
+            _dummy_verify(password)  # a locked name answers no faster than any other
             raise LoginRefused(locked=True)
         try:
             _hasher.verify(row["password_hash"], password[:MAX_PASSWORD_CHARS])

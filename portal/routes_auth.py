@@ -85,10 +85,10 @@ def login(
             portal.db, portal.settings, action, actor=actor, address=address, details=details
         )
         log.info("%s for %r from %s", action, actor or "an unknown name", address)
-        message = (
-            N_("This account is locked for 15 minutes after 5 failed logins.")
-            if refusal.locked
-            else N_("Wrong name or password.")
+        # One sentence whether the name exists, is locked or not: a lock announced only for
+        # real names would tell an intruder which names to guess passwords for.
+        message = N_(
+            "Wrong name or password. After 5 failed logins a name is refused for 15 minutes."
         )
         return _login_page(request, error=message, status_code=401)
     purge_expired(portal.db, portal.settings)

@@ -160,7 +160,11 @@ def test_five_failed_logins_lock_the_name_for_fifteen_minutes(portal_env):
     for _ in range(4):
         assert login(client, "finance-user", "wrong password!").status_code == 401
     fifth = login(client, "finance-user", "wrong password!")
-    assert "locked for 15 minutes" in fifth.text
+    # The lock is not announced: the same sentence as for a name no account has.
+    unknown = login(portal_env.client(), "nobody-has-this-name", "wrong password!")
+    assert fifth.status_code == unknown.status_code == 401
+    assert _error_of(fifth.text) == _error_of(unknown.text)
+    assert "refused for 15 minutes" in _error_of(fifth.text)
     # Locked: even the right password is refused, and other names are not affected.
     assert login(client, "finance-user", PASSWORD).status_code == 401
     assert login(portal_env.client(), "approver-user", PASSWORD).status_code == 303
@@ -182,6 +186,12 @@ def test_failures_spread_over_time_do_not_add_up_to_a_lock(portal_env):
     for _ in range(4):
         assert "locked" not in login(client, "finance-user", "wrong password!").text
     assert login(client, "finance-user", PASSWORD).status_code == 303
+
+
+def _error_of(page: str) -> str:
+    found = re.search(r'class="error"[^>]*>([^<]*)<', page)
+    assert found, page
+    return found[1]
 
 
 def _audit_rows(portal_env: PortalEnv, actor: str) -> list[tuple[str, str]]:
