@@ -1,5 +1,8 @@
-"""What an intruder and a careful user tried against a running portal, each a test that failed
-before its fix: HEAD requests, ..."""
+"""What an intruder and a careful user found against a running portal, each a test that failed
+before its fix: HEAD answered 405; two uploads of one file at once were both placed; invisible
+characters in a file name; download names in Content-Disposition; the .eml folder's mode;
+English zone names and colons in French; two apostrophes; a long name widening the page; the
+framework's English error detail."""
 
 from __future__ import annotations
 
