@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
+from o211.calendar import fiscal_years_between
+
 LOAD_METADATA = """
     _load_id bigint not null,
     _source_file varchar not null,
@@ -94,3 +96,12 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"create table if not exists raw.{name} ({columns}, {LOAD_METADATA})")
     for name, columns in OTHER_TABLES.items():
         con.execute(f"create table if not exists raw.{name} ({columns})")
+
+
+def loaded_fiscal_years(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Fiscal years the loaded files cover, from `raw.load_log` (oldest first)."""
+    ensure_raw_tables(con)
+    first, last = con.execute(
+        "select min(first_date), max(last_date) from raw.load_log"
+    ).fetchone() or (None, None)
+    return fiscal_years_between(first, last) if first and last else []

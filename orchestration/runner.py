@@ -30,6 +30,7 @@ from o211.calendar import (
 )
 from o211.kinds import KINDS
 from o211.paths import DataPaths
+from o211.warehouse import connect
 from orchestration.execution import describe_failure, execute, instance
 
 console = Console(stderr=False)
@@ -268,9 +269,30 @@ def report(fiscal_year: str, stage: str) -> ReportOutcome:
     )
 
 
+def warehouse_fiscal_years(paths: DataPaths) -> list[str]:
+    """The fiscal years the warehouse's loaded files cover, registered as report partitions.
+
+    The loads themselves register them, but a run that loads nothing (an empty inbox, a build
+    killed and run again, a restored or rebuilt warehouse, a new Dagster home) must still find
+    the years its data holds: the warehouse, not the instance, is the source of truth.
+    """
+    from ingest.warehouse import loaded_fiscal_years
+
+    if not paths.warehouse.exists():
+        return []
+    with connect(paths.warehouse) as con:
+        years = loaded_fiscal_years(con)
+    register_fiscal_years(years)
+    return years
+
+
 def due_reports(today: date, fiscal_years: Sequence[str] | None = None) -> list[ReportOutcome]:
     """Write every report whose period has ended; unchanged ones are left as they are."""
-    years = list(fiscal_years) if fiscal_years is not None else known_fiscal_years()
+    if fiscal_years is None:
+        loaded = warehouse_fiscal_years(DataPaths.from_env())
+        years = sorted(set(known_fiscal_years()) | set(loaded))
+    else:
+        years = list(fiscal_years)
     due = stages_due(today, years, stage_end_months(), report_delay_days())
     return [report_or_failure(stage) for stage in due]
 

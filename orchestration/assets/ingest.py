@@ -11,7 +11,6 @@ from typing import Any
 
 import dagster as dg
 
-from o211.calendar import fiscal_years_between
 from o211.kinds import KINDS
 from orchestration.partitions import FISCAL_YEARS
 from orchestration.resources import Warehouse
@@ -231,14 +230,10 @@ def plain_words(outcome: FileOutcome) -> str:
 
 def loaded_fiscal_years(warehouse: Warehouse) -> list[str]:
     """Fiscal years the loaded files cover, from `raw.load_log` (for the report partitions)."""
-    from ingest.warehouse import ensure_raw_tables
+    from ingest.warehouse import loaded_fiscal_years as from_load_log
 
     with warehouse.connect() as con:
-        ensure_raw_tables(con)
-        first, last = con.execute(
-            "select min(first_date), max(last_date) from raw.load_log"
-        ).fetchone() or (None, None)
-    return fiscal_years_between(first, last) if first and last else []
+        return from_load_log(con)
 
 
 def build_ingest_asset(kind: str) -> dg.AssetsDefinition:
