@@ -48,7 +48,7 @@ def wait_seconds_from_env() -> float:
 def _depths() -> dict[Path, int]:
     if not hasattr(_held, "depths"):
         _held.depths = {}
-    return _held.depths  # type: ignore[no-any-return]
+    return _held.depths
 
 
 def _describe_holder(path: Path) -> str:

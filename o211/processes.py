@@ -61,7 +61,9 @@ def _stop_resource_tracker() -> None:
     tracker = getattr(resource_tracker, "_resource_tracker", None)
     if tracker is None or getattr(tracker, "_pid", None) is None:
         return
-    util._run_finalizers(0)  # the semaphores' unlink finalizers
+    # The semaphores' unlink finalizers: multiprocessing's own exit step, private but stable
+    # since Python 3.4, and the only way to run them before the tracker is stopped.
+    util._run_finalizers(0)  # type: ignore[attr-defined]
     with contextlib.suppress(Exception):
         tracker._stop()  # closes its pipe and waits for it
 

@@ -61,7 +61,10 @@ def build_resources() -> dict[str, object]:
     return {
         "warehouse": Warehouse(),
         # The dbt installed beside this Python, so it works without an activated virtualenv.
+        # DbtCliResource.__init__ takes a DbtProject (profiles and state from it); the subclass's
+        # generated signature only shows the field's declared type, str.
         "dbt": O211DbtCli(
-            project_dir=dbt_project, dbt_executable=str(Path(sys.executable).parent / "dbt")
+            project_dir=dbt_project,  # type: ignore[arg-type]
+            dbt_executable=str(Path(sys.executable).parent / "dbt"),
         ),
     }
