@@ -29,6 +29,7 @@ from o211.calendar import (
     stages_due,
 )
 from o211.kinds import KINDS
+from o211.locking import LOCK_NAME
 from o211.paths import DataPaths
 from o211.warehouse import connect
 from orchestration.execution import describe_failure, execute, instance
@@ -91,7 +92,10 @@ def require_fresh(paths: DataPaths) -> None:
     """The demo writes a whole year of extracts: refuse a data directory already in use."""
     if not paths.root.exists():
         return
-    used = sorted(p.name for p in paths.root.iterdir() if p.name != paths.pii_key_file.name)
+    # What every command makes before any data arrives (the key, the writer lock, the Dagster
+    # instance that set-up's `o211 prepare` already opened) does not make a directory used.
+    own = {paths.pii_key_file.name, LOCK_NAME, paths.dagster_home.name}
+    used = sorted(p.name for p in paths.root.iterdir() if p.name not in own)
     if used:
         raise RuntimeError(
             f"the demo needs an empty data directory, but {paths.root} holds {', '.join(used)}; "

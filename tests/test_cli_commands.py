@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from o211.paths import REPO_ROOT
+from o211.paths import REPO_ROOT, DataPaths
 from orchestration.cli import app
 
 COMMANDS = (
@@ -111,6 +111,23 @@ def test_demo_refuses_a_used_data_directory_in_one_line(tmp_path):
     lines = completed.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("o211: the demo needs an empty data directory")
     assert "Traceback" not in completed.stdout + completed.stderr
+
+
+def test_demo_takes_a_data_directory_holding_only_what_set_up_made(tmp_path):
+    """`scripts/demo.sh` runs `o211 prepare` first, which opens the Dagster home inside the
+    data directory: the demo must still see that directory as fresh."""
+    from o211.locking import LOCK_NAME
+    from orchestration import runner as steps
+
+    paths = DataPaths(tmp_path / "data")
+    paths.dagster_home.mkdir(parents=True)
+    (paths.dagster_home / "dagster.yaml").write_text("")
+    (paths.root / LOCK_NAME).write_text("")
+    paths.pii_key_file.write_text("key")
+    steps.require_fresh(paths)
+    paths.inbox("calls").mkdir(parents=True)
+    with pytest.raises(RuntimeError, match="holds inbox"):
+        steps.require_fresh(paths)
 
 
 @pytest.mark.slow  # two `o211` processes, each loading the Dagster definitions
