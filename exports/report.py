@@ -157,19 +157,8 @@ def _write_locked(
     previous = latest_version(manifest, stage)
     figures_fp, inputs_fp = _fingerprints(data)
     if previous is not None and _is_current(previous, figures_fp, inputs_fp):
-        return ReportResult(
-            status="unchanged",
-            fiscal_year=fiscal_year,
-            stage=stage,
-            version=previous["version"],
-            xlsx_path=folder / previous["files"]["xlsx"]["name"],
-            csv_path=folder / previous["files"]["csv"]["name"],
-            figures=_figures(data),
-            fingerprint=inputs_fp,
-            figures_fingerprint=figures_fp,
-            reason=f"figures and inputs unchanged since v{previous['version']}"
-            + _set_aside_note(set_aside),
-        )
+        note = _set_aside_note(set_aside)
+        return _unchanged(folder, previous, data, (figures_fp, inputs_fp), note)
 
     version = next_version_number(manifest, stage)
     inputs = input_changes(previous, data) if previous else []
@@ -257,17 +246,29 @@ def current_report(paths: DataPaths, fiscal_year: str, stage: str) -> ReportResu
     figures_fp, inputs_fp = _fingerprints(data)
     if not _is_current(previous, figures_fp, inputs_fp):
         return None
+    return _unchanged(folder, previous, data, (figures_fp, inputs_fp))
+
+
+def _unchanged(
+    folder: Path,
+    previous: dict[str, Any],
+    data: ReportData,
+    fingerprints: tuple[str, str],
+    note: str = "",
+) -> ReportResult:
+    """The result of a stage whose latest version already holds these figures and inputs."""
+    figures_fp, inputs_fp = fingerprints
     return ReportResult(
         status="unchanged",
-        fiscal_year=fiscal_year,
-        stage=stage,
+        fiscal_year=data.stage.fiscal_year,
+        stage=data.stage.stage,
         version=previous["version"],
         xlsx_path=folder / previous["files"]["xlsx"]["name"],
         csv_path=folder / previous["files"]["csv"]["name"],
         figures=_figures(data),
         fingerprint=inputs_fp,
         figures_fingerprint=figures_fp,
-        reason=f"figures and inputs unchanged since v{previous['version']}",
+        reason=f"figures and inputs unchanged since v{previous['version']}{note}",
     )
 
 
