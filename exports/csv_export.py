@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from exports.marts import ReportData
+from exports.report_data import ReportData
 from exports.versions import format_value
 from o211.text_safety import inert_csv_text
 

@@ -11,26 +11,28 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from o211.warehouse import connect
-
-OUTCOMES: tuple[str, ...] = (
-    "counted",
-    "abandoned",
-    "short_abandon",
-    "not_offered",
-    "test",
-    "spam",
-    "auto_dialer",
-    "static",
+from exports.report_data import (
+    OUTCOMES,
+    Coverage,
+    MonthlyValue,
+    OutcomeAudit,
+    QualityNote,
+    ReportData,
+    ReportDataMissing,
+    RuleSetting,
+    ScheduleRow,
+    SourceFile,
+    Stage,
 )
+from o211.kinds import KINDS
+from o211.warehouse import connect
 
 _SCHEDULE_SQL = """
     select fiscal_year, stage, stage_kind, period_start, period_end, element_order, element,
@@ -71,102 +73,8 @@ _SOURCES_SQL = """
 _RULES_SQL = "select name, value, source from marts.rules_config order by source, name"
 _FINGERPRINT_SQL = "select fingerprint from marts.rules_fingerprint"
 
-# The order channels are shown in wherever the report lists them.
-CHANNEL_ORDER: tuple[str, ...] = ("calls", "chats", "emails", "texts", "surveys", "web", "finance")
-
-
-@dataclass(frozen=True)
-class Stage:
-    fiscal_year: str
-    stage: str
-    stage_kind: str
-    period_start: date
-    period_end: date
-
-
-@dataclass(frozen=True)
-class ScheduleRow:
-    element_order: int
-    element: str
-    definition: str
-    unit: str
-    value: Decimal | None
-    numerator: int | None
-    denominator: int | None
-    quarters: tuple[Decimal | None, Decimal | None, Decimal | None, Decimal | None]
-    basis: str | None
-
-
-@dataclass(frozen=True)
-class MonthlyValue:
-    month_start: date
-    element_order: int
-    element: str
-    value: Decimal | None
-    numerator: int | None
-    denominator: int | None
-
-
-@dataclass(frozen=True)
-class OutcomeAudit:
-    channel: str
-    seen: int
-    outcomes: dict[str, int | None]
-    balance_ok: bool | None
-
-
-@dataclass(frozen=True)
-class Coverage:
-    channel: str
-    first_date: date | None
-    last_date: date | None
-
-
-@dataclass(frozen=True)
-class QualityNote:
-    category: str
-    channel: str | None
-    item: str | None
-    count: int | None
-    amount: Decimal | None
-    detail: str | None
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    kind: str
-    file_name: str
-    sha256: str
-    rows: int
-    loaded_at: datetime | None
-    first_date: date | None
-    last_date: date | None
-
-
-@dataclass(frozen=True)
-class RuleSetting:
-    name: str
-    value: str
-    source: str
-
-
-@dataclass(frozen=True)
-class ReportData:
-    """Everything one report (fiscal year x stage) shows, read from the marts."""
-
-    stage: Stage
-    schedule: list[ScheduleRow]
-    monthly: list[MonthlyValue]
-    audit: list[OutcomeAudit]
-    coverage: list[Coverage]
-    notes: list[QualityNote]
-    sources: list[SourceFile]
-    rules: list[RuleSetting]
-    rules_fingerprint: str
-
-
-class ReportDataMissing(LookupError):
-    """The marts hold no schedule for the fiscal year and stage asked for."""
+# The order channels are shown in wherever the report lists them: the kinds' own order.
+CHANNEL_ORDER = KINDS
 
 
 def _int(value: Any) -> int | None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from exports.marts import QualityNote, ReportData
+from exports.report_data import QualityNote, ReportData
 from o211.elements import element_of_order
 
 CATEGORY_WORDS = {

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from exports.csv_export import csv_bytes
-from exports.marts import ReportData, read_all_report_data, read_report_data
+from exports.marts import read_all_report_data, read_report_data
+from exports.report_data import ReportData
 from exports.versions import (
     MANIFEST_NAME,
     ElementChange,

@@ -18,8 +18,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from exports.marts import ReportData, RuleSetting, ScheduleRow, SourceFile
 from exports.notes import seed_row_text
+from exports.report_data import ReportData, RuleSetting, ScheduleRow, SourceFile
 from o211.elements import element_of_order
 
 MANIFEST_NAME = "manifest.json"

@@ -16,8 +16,8 @@ from openpyxl import Workbook
 from openpyxl.chart import LineChart, Reference
 from openpyxl.styles import Font
 
-from exports.marts import OUTCOMES, ReportData, Stage
 from exports.notes import methodology, quality_warnings, rules_in_force
+from exports.report_data import OUTCOMES, ReportData, Stage
 from exports.safety import set_text
 from exports.sheet_writer import SheetWriter
 from exports.versions import ElementChange, InputChange, report_value

@@ -1,7 +1,7 @@
 """What an accepted finance file holds: its months and its total per funding source.
 
 For the portal's upload page (portal.md, "Finance upload"). The verdict is always
-`pipeline.check_file`'s (the one implementation of the rules); only a file it accepts is read
+`checking.check_file`'s (the one implementation of the rules); only a file it accepts is read
 again here, through the same readers and typing as ingest, to sum what it would load.
 """
 
@@ -14,8 +14,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from ingest import contracts, readers
+from ingest.checking import check_file
 from ingest.contracts import EXTRACTS
-from ingest.pipeline import FINANCE_SHEET, CheckResult, check_file
+from ingest.reading import FINANCE_SHEET
+from ingest.results import CheckResult
 
 KIND = "finance"
 

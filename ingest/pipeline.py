@@ -15,10 +15,11 @@ import duckdb
 
 from ingest import contracts, filing, readers, warehouse
 from ingest.blocklist import BLOCKLISTED_KINDS, guarded_blocklist, load_blocklist
+from ingest.checking import check_file
 from ingest.extracts import EXTRACTS
 from ingest.loading import WAREHOUSE_FAILURES, Placement, Settings, load, next_load
-from ingest.problems import ProblemLog, summary_text
-from ingest.reading import FINANCE_SHEET, Reading, funding_sources_for
+from ingest.problems import ProblemLog
+from ingest.reading import FINANCE_SHEET
 from ingest.rebuild import RebuildError, archived_files, rebuild_from_archive
 from ingest.results import (
     ACCEPTED,
@@ -49,37 +50,6 @@ __all__ = [
     "load_blocklist",
     "rebuild_from_archive",
 ]
-
-
-def check_file(
-    path: Path,
-    kind: str,
-    accepted_dates: contracts.AcceptedDates = contracts.DEFAULT_ACCEPTED_DATES,
-) -> CheckResult:
-    """Validate a file against its kind's contract without loading or moving it."""
-    if kind not in EXTRACTS:
-        raise ValueError(f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
-    path = Path(path)
-    reading = Reading(
-        path,
-        kind,
-        readers.scan_bytes(path),
-        funding_sources_for(kind),
-        readers.CHUNK_ROWS,
-        accepted_dates,
-    )
-    for _ in reading.typed_chunks():
-        pass
-    return CheckResult(
-        kind=kind,
-        file_name=path.name,
-        rows=reading.rows,
-        problems=list(reading.log.listed),
-        problem_count=reading.log.total,
-        encoding=reading.encoding,
-        extra_columns=reading.extra_columns,
-        summary=summary_text(path.name, kind, reading.log, rejected=False) if reading.log else "",
-    )
 
 
 def ingest_inbox(

@@ -9,7 +9,7 @@ from datetime import date
 
 import dagster as dg
 
-from exports.marts import OUTCOMES
+from exports.report_data import OUTCOMES
 from orchestration.resources import Warehouse
 from orchestration.settings import WAREHOUSE_POOL
 

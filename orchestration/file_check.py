@@ -16,7 +16,7 @@ console = Console(stderr=False)
 
 def check(file: Path, kind: str) -> bool:
     """Validate one file as ingest would; print its problems. True when it would be accepted."""
-    from ingest.pipeline import check_file
+    from ingest.checking import check_file
 
     result = check_file(file, kind)
     if result.ok:

@@ -15,8 +15,8 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtCliRuntimeError, DbtCliResource, dbt_assets
 
-from exports.marts import ReportDataMissing
 from exports.report import due_stages
+from exports.report_data import ReportDataMissing
 from orchestration.project import dbt_project
 from orchestration.resources import Warehouse
 from orchestration.settings import WAREHOUSE_POOL

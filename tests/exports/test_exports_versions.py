@@ -11,8 +11,8 @@ import openpyxl
 import pytest
 
 import exports.report
-from exports.marts import ReportDataMissing
 from exports.report import due_stages, write_report
+from exports.report_data import ReportDataMissing
 from exports.versions import VersionConflict, sha256_file, write_new_file
 from o211.paths import DataPaths
 from tests.exports.conftest import FISCAL_YEAR, MartSpec, build_marts, write

@@ -17,8 +17,9 @@ import openpyxl
 import pytest
 
 from exports.csv_export import CSV_COLUMNS, csv_bytes
-from exports.marts import ReportDataMissing, read_report_data
+from exports.marts import read_report_data
 from exports.report import ReportResult
+from exports.report_data import ReportDataMissing
 from o211.paths import DataPaths
 from o211.text_safety import inert_csv_text as csv_text
 from tests.exports.conftest import FISCAL_YEAR, MartSpec, seed_elements, write
