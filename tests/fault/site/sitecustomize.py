@@ -6,10 +6,15 @@ it, instead of hoping to hit a few microseconds; `O211_FAULT_REACHED=<path>` nam
 written when a pause begins, so the test knows the moment exactly.
 
 - `O211_FAULT_PAUSE_BEFORE_PUBLISH=<seconds>`: after the fsync of a report temp file
-  (`outbox/.../.tmp-*`): complete on disk, not yet under its version name (report.md).
-- `O211_FAULT_PAUSE_BEFORE_ARCHIVE=<seconds>` with `O211_FAULT_ARCHIVE_NAME=<file name>`:
-  before that inbox file moves to `archive/`, i.e. after its load committed (operations.md:
-  re-running loads the file once).
+  (`outbox/.../.tmp-*`): complete on disk, not yet under its version name (report.md). With
+  `O211_FAULT_PUBLISH_SUFFIX=.xlsx|.csv|.json`, only at the temp file of the workbook, the CSV
+  or the manifest.
+- `O211_FAULT_PAUSE_BEFORE_ARCHIVE=<seconds>` with `O211_FAULT_ARCHIVE_NAME=<file name>` or
+  `O211_FAULT_ARCHIVE_KIND=<kind>` (its first file): before that inbox file moves to
+  `archive/`, i.e. after its load committed (operations.md: re-running loads the file once). The
+  marker's second line names the file.
+- `O211_FAULT_PAUSE_IN_FILE=<seconds>` with `O211_FAULT_IN_FILE_KIND=<kind>`: after the first
+  chunk of that kind's first file is staged (`ingest.staging.stage`), before its commit.
 
 And one slow-down, so a kill lands in the middle of a file rather than between files:
 
@@ -27,16 +32,20 @@ from types import ModuleType
 
 _PUBLISH = os.environ.get("O211_FAULT_PAUSE_BEFORE_PUBLISH", "")
 _ARCHIVE = os.environ.get("O211_FAULT_PAUSE_BEFORE_ARCHIVE", "")
+_PUBLISH_SUFFIX = os.environ.get("O211_FAULT_PUBLISH_SUFFIX", "")
 _ARCHIVE_NAME = os.environ.get("O211_FAULT_ARCHIVE_NAME", "")
+_ARCHIVE_KIND = os.environ.get("O211_FAULT_ARCHIVE_KIND", "")
+_IN_FILE = os.environ.get("O211_FAULT_PAUSE_IN_FILE", "")
+_IN_FILE_KIND = os.environ.get("O211_FAULT_IN_FILE_KIND", "")
 _REACHED = os.environ.get("O211_FAULT_REACHED", "")
 _SLOW_INGEST = os.environ.get("O211_FAULT_SLOW_INGEST", "")
 SLOW_CHUNK_ROWS = 1_000
 
 
-def _pause(seconds: str) -> None:
+def _pause(seconds: str, detail: str = "") -> None:
     if _REACHED:
         with open(_REACHED, "w") as marker:
-            marker.write(str(os.getpid()))
+            marker.write(f"{os.getpid()}\n{detail}")
     time.sleep(float(seconds))
 
 
@@ -49,19 +58,30 @@ if _PUBLISH:
             name = os.readlink(f"/proc/self/fd/{descriptor}")
         except (OSError, TypeError):
             return
-        if f"{os.sep}outbox{os.sep}" in name and os.path.basename(name).startswith(".tmp-"):
-            _pause(_PUBLISH)
+        base = os.path.basename(name)
+        in_outbox = f"{os.sep}outbox{os.sep}" in name
+        if in_outbox and base.startswith(".tmp-") and base.endswith(_PUBLISH_SUFFIX):
+            _pause(_PUBLISH, name)
 
     os.fsync = _fsync_then_pause
 
-if _ARCHIVE and _ARCHIVE_NAME:
+if _ARCHIVE and (_ARCHIVE_NAME or _ARCHIVE_KIND):
     _real_replace = os.replace
+    _archive_paused: list[str] = []
+
+    def _aimed_at(source: str, destination: str) -> bool:
+        if _archive_paused or f"{os.sep}inbox{os.sep}" not in source:
+            return False
+        if _ARCHIVE_NAME:
+            return os.path.basename(source) == _ARCHIVE_NAME and (
+                f"{os.sep}archive{os.sep}" in destination
+            )
+        return f"{os.sep}archive{os.sep}{_ARCHIVE_KIND}{os.sep}" in destination
 
     def _pause_then_replace(source, destination, **kwargs):  # type: ignore[no-untyped-def]
-        if os.path.basename(
-            os.fspath(source)
-        ) == _ARCHIVE_NAME and f"{os.sep}archive{os.sep}" in os.fspath(destination):
-            _pause(_ARCHIVE)
+        if _aimed_at(os.fspath(source), os.fspath(destination)):
+            _archive_paused.append(os.fspath(source))
+            _pause(_ARCHIVE, os.fspath(source))
         return _real_replace(source, destination, **kwargs)
 
     os.replace = _pause_then_replace
@@ -112,6 +132,22 @@ def _slow_staging(staging: ModuleType) -> None:
 
     staging.stage = stage_then_sleep
 
+
+def _pause_in_file(staging: ModuleType) -> None:
+    real_stage = staging.stage
+    paused: list[bool] = []
+
+    def stage_then_pause(con, kind, *args, **kwargs):  # type: ignore[no-untyped-def]
+        real_stage(con, kind, *args, **kwargs)
+        if kind == _IN_FILE_KIND and not paused:
+            paused.append(True)
+            _pause(_IN_FILE, kind)
+
+    staging.stage = stage_then_pause
+
+
+if _IN_FILE and _IN_FILE_KIND:
+    sys.meta_path.insert(0, _AfterImport("ingest.staging", _pause_in_file))
 
 if _SLOW_INGEST:
     sys.meta_path.insert(0, _AfterImport("ingest.readers", _slow_readers))
