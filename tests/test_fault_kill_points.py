@@ -341,7 +341,9 @@ def test_the_kills_interrupted_running_work(kill_outcomes: dict[str, Future[Outc
     finished_first = [name for name, o in outcomes.items() if not o.kill.interrupted]
     assert finished_first == [], f"these commands finished before the kill: {finished_first}"
     missed = [name for name, o in outcomes.items() if not o.landed]
-    assert len(missed) <= len(outcomes) // 4, (
-        f"kills that missed their step: {missed}; "
-        + "; ".join(f"{n}: {o.kill}" for n, o in outcomes.items() if n in missed)
-    )
+    detail = "; ".join(f"{n}: {o.kill}" for n, o in outcomes.items() if n in missed)
+    # A pause holds its moment open until the kill, so those kills must all land; a kill timed
+    # by watching (dbt's layers, the rebuild) may rarely come a moment late.
+    paused = [name for name in missed if POINTS[name].marker is fault_reached]
+    assert paused == [], f"kills that missed the pause they waited for: {paused}; {detail}"
+    assert len(missed) <= 1, f"kills that missed their step: {missed}; {detail}"
