@@ -8,6 +8,7 @@ together per file and re-exports the names callers use.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from ingest.blocklist import BLOCKLISTED_KINDS, guarded_blocklist, load_blocklis
 from ingest.checking import check_file
 from ingest.extracts import EXTRACTS
 from ingest.loading import WAREHOUSE_FAILURES, Placement, Settings, load, next_load
+from ingest.pii_key import PiiKeyMismatch, guard_pii_key
 from ingest.problems import ProblemLog
 from ingest.reading import FINANCE_SHEET
 from ingest.rebuild import RebuildError, archived_files, rebuild_from_archive
@@ -43,6 +45,7 @@ __all__ = [
     "SKIPPED",
     "CheckResult",
     "FileResult",
+    "PiiKeyMismatch",
     "RebuildError",
     "archived_files",
     "check_file",
@@ -51,6 +54,8 @@ __all__ = [
     "rebuild_from_archive",
 ]
 
+log = logging.getLogger("o211.ingest")
+
 
 def ingest_inbox(
     paths: DataPaths,
@@ -58,6 +63,7 @@ def ingest_inbox(
     progress: Callable[[FileResult], None] | None = None,
     pii_key: bytes | None = None,
     accepted_dates: contracts.AcceptedDates = contracts.DEFAULT_ACCEPTED_DATES,
+    notice: Callable[[str], None] = log.warning,
 ) -> list[FileResult]:
     """Load every file waiting in `inbox/<kind>/` (name order per kind) into `raw.<kind>`.
 
@@ -67,6 +73,10 @@ def ingest_inbox(
     loading a file rejects that file. Hidden and temporary files (`.`, `~$`) stay in the inbox
     and are reported as `skipped`. Dates outside `accepted_dates` reject their rows. Returns
     one FileResult per file, in processing order.
+
+    A key other than the one the warehouse was loaded with raises PiiKeyMismatch before
+    anything is written, moved or rejected (`ingest.pii_key`); `notice` hears what the
+    operator should know besides the results (a fingerprint recorded for an older warehouse).
     """
     selected = list(KINDS if kinds is None else kinds)
     unknown = [kind for kind in selected if kind not in EXTRACTS]
@@ -83,6 +93,8 @@ def ingest_inbox(
 
     with connect(paths.warehouse) as con:
         warehouse.ensure_raw_tables(con)
+        # Before any write: a key mismatch is the warehouse's problem, never a file's to reject.
+        guard_pii_key(con, settings.pii_key, notice)
         if paths.blocklist.is_file() and BLOCKLISTED_KINDS & set(selected):
             report(guarded_blocklist(con, paths.blocklist, settings.pii_key))
         for kind in selected:

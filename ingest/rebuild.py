@@ -15,6 +15,7 @@ from ingest import contracts, readers, warehouse
 from ingest.blocklist import load_blocklist
 from ingest.filing import ARCHIVED_RE, DUPLICATE_SUFFIX, STAMP_FORMAT
 from ingest.loading import Placement, Settings, load
+from ingest.pii_key import REBUILD, record_key
 from ingest.problems import one_line_reason
 from ingest.results import ACCEPTED, REJECTED, FileResult
 from o211.kinds import KINDS
@@ -64,6 +65,9 @@ def rebuild_from_archive(
     every archived file loads again; otherwise the current warehouse stays and RebuildError is
     raised (the results so far are in its `results` attribute). Everything but the raw schema
     (dbt's models) must be rebuilt afterwards. Load ids and load times come out as before.
+
+    Every identity is hashed again with the current key, whose fingerprint the new warehouse
+    records: with a new key this is how the key is rotated (`ingest.pii_key`).
     """
     paths.ensure()
     settings = Settings.resolve(paths, pii_key, accepted_dates)
@@ -74,6 +78,8 @@ def rebuild_from_archive(
     failed: list[FileResult] = []
     with connect(fresh) as con:
         warehouse.ensure_raw_tables(con)
+        # In the new file, so the key and the hashes it made are swapped in together.
+        record_key(con, settings.pii_key, REBUILD)
         if paths.blocklist.is_file():
             results.append(load_blocklist(con, paths.blocklist, settings.pii_key))
         for load_id, archived in enumerate(archived_files(paths), start=1):

@@ -86,6 +86,12 @@ OTHER_TABLES: dict[str, str] = {
         first_date date,
         last_date date
     """,
+    # One row: the fingerprint of the key every hash here was made with (`ingest.pii_key`).
+    "pii_key": """
+        fingerprint varchar not null,
+        recorded_at timestamptz not null,
+        recorded_by varchar not null
+    """,
 }
 
 

@@ -5,6 +5,7 @@ carries a check that fails when a file was rejected in that run, so a refused up
 in the UI and the run log says in plain words what to fix.
 """
 
+import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -256,11 +257,21 @@ def build_ingest_asset(kind: str) -> dg.AssetsDefinition:
     def ingest_kind(
         context: dg.AssetExecutionContext, warehouse: Warehouse
     ) -> dg.MaterializeResult:
-        from ingest.pipeline import ingest_inbox
+        from ingest.pipeline import PiiKeyMismatch, ingest_inbox
+
+        def notice(line: str) -> None:
+            # The run log, and the terminal of the o211 command running this in process.
+            print(f"o211: {line}", file=sys.stderr, flush=True)
+            context.log.warning(line)
 
         paths = warehouse.paths().ensure()
         with warehouse.one_writer(f"ingest {kind}", context.log):
-            results = ingest_inbox(paths, kinds=[kind])
+            try:
+                results = ingest_inbox(paths, kinds=[kind], notice=notice)
+            except PiiKeyMismatch as error:
+                # The step fails with this line; the run log says it in the ingest's own words.
+                context.log.error(f"NOTHING LOADED: {error}")
+                raise
             years = loaded_fiscal_years(warehouse)
         outcomes = outcomes_for(kind, results)
         for outcome in outcomes:
