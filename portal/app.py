@@ -22,6 +22,7 @@ from portal import (
     routes_finance,
     routes_reports,
     routes_status,
+    uploads,
 )
 from portal.background import mail_lifespan
 from portal.db import Database, database_file
@@ -43,6 +44,8 @@ def create_app(paths: DataPaths, *, settings: PortalSettings | None = None) -> F
     settings = settings or PortalSettings.from_env()
     db = Database(database_file(paths))
     db.migrate()
+    # Before serving: an upload a killed portal left half-way is completed or removed.
+    uploads.finish_interrupted(db, paths)
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     templates.env.autoescape = True
     app = FastAPI(

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from o211.text_safety import inert_csv_text
 from portal.db import Database
@@ -33,6 +35,10 @@ PASSWORD_RESET, PASSWORD_CHANGED, LANGUAGE_CHANGED = (
     N_("password changed"),
     N_("language changed"),
 )
+# The report pages' entries (recorded in the same transaction as the decision or delivery).
+REPORT_APPROVED, REPORT_RETURNED = "report approved", "report returned"
+REPORT_SENT, REPORT_DOWNLOADED = "report sent", "report downloaded"
+REPORT_REFUSED = "report file refused"
 
 # A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
 CSV_COLUMNS = ("id", "at", "actor", "address", "action", "details")
@@ -53,10 +59,19 @@ def record(
     address: str | None, details: str = "",
 ) -> None:  # fmt: skip
     with db.connect() as con:
-        con.execute(
-            "insert into audit_log (at, actor, address, action, details) values (?, ?, ?, ?, ?)",
-            (settings.clock().isoformat(), actor, address, action, details),
-        )
+        append(con, settings.clock(), action, actor=actor, address=address, details=details)
+
+
+def append(
+    con: sqlite3.Connection, at: datetime, action: str, *, actor: str | None,
+    address: str | None, details: str = "",
+) -> None:  # fmt: skip
+    """The entry, in the caller's transaction: a write and its entry commit together, so a
+    crash never leaves a write without its entry, or an entry for a write that never was."""
+    con.execute(
+        "insert into audit_log (at, actor, address, action, details) values (?, ?, ?, ?, ?)",
+        (at.isoformat(), actor, address, action, details),
+    )
 
 
 def entries(db: Database, limit: int | None = None) -> list[AuditEntry]:

@@ -1,9 +1,9 @@
 """Sending an approved report version to the ministry liaison (portal.md, "Sending").
 
 The message (workbook and CSV attached, their bytes checked against the manifest and the
-approval) is queued in the durable outbox in the same transaction as the delivery record, so a
-mail server that is down delays the message but never loses it, and the record names the
-Message-ID the liaison will receive.
+approval) is queued in the durable outbox in the same transaction as the delivery record and its
+audit entry, so a mail server that is down delays the message but never loses it, a crash leaves
+all three or none, and the record names the Message-ID the liaison will receive.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import hashlib
 from datetime import datetime
 
 from o211.paths import DataPaths
+from portal import audit
 from portal.accounts import LIAISON, Account
 from portal.approvals import (
     DecisionRefused,
@@ -87,8 +88,14 @@ def send_version(
     actor: str,
     now: datetime,
     resend: bool = False,
+    address: str | None = None,
 ) -> Delivery:
-    """Queue the approved current version for the liaison accounts and record the sending."""
+    """Queue the approved current version for the liaison accounts and record the sending.
+
+    The message, the delivery record and its audit entry (`address`: the sender's) are one
+    transaction: a crash leaves all three or none, so the approver either sees it sent, with
+    exactly one message queued, or sends it again.
+    """
     approval = check_sendable(state, resend)
     liaisons = recipients(db, LIAISON)
     if not liaisons:
@@ -133,7 +140,7 @@ def send_version(
             raise DecisionRefused(N_("v{n} was just sent by someone else"), n=version.version)
         key = f"report-sent:{version.key}#{len(earlier) + 1}"
         queue_event(con, key, "report-sent", now, [Outgoing(addresses, message)])
-        return record_delivery(
+        delivery = record_delivery(
             con,
             state,
             approval,
@@ -145,3 +152,11 @@ def send_version(
             resend,
             key,
         )
+        audit.append(
+            con, now, audit.REPORT_SENT, actor=actor, address=address,
+            details=f"{version.key} to {', '.join(delivery.recipients)}; Message-ID"
+            f" {delivery.message_id}; "
+            + "; ".join(f"{f.name} SHA-256 {f.sha256}" for f in delivery.attachments)
+            + ("; resend" if delivery.resend else ""),
+        )  # fmt: skip
+        return delivery

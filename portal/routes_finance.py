@@ -219,9 +219,10 @@ def _receive(request: Request, session: Session, sent: UploadFile) -> Response:
                 file_name=incoming.original_name,
             )  # fmt: skip
         try:
+            # Records its audit entry in the upload's own transaction.
             placed = uploads.record_upload(
                 portal.db, portal.settings, portal.paths, incoming, checked.summary,
-                session.account.name,
+                session.account.name, address,
             )  # fmt: skip
         except uploads.SameBytes as same:
             return _page(
@@ -234,12 +235,6 @@ def _receive(request: Request, session: Session, sent: UploadFile) -> Response:
             # while the inbox was not): it is never overwritten, and this upload is not saved.
             log.error("finance upload not placed: its inbox name is taken")
             return _page(request, session, status_code=409, refusal="name_taken")
-        audit.record(
-            portal.db, portal.settings, audit.UPLOAD_ACCEPTED, actor=session.account.name,
-            address=address,
-            details=f"upload {placed.id} {incoming.original_name!r} sha256 {incoming.sha256} "
-            f"as {placed.stored_name}",
-        )  # fmt: skip
         log.info("finance upload %s accepted for %r", placed.id, session.account.name)
         return _page(request, session, accepted=placed)
     finally:

@@ -57,9 +57,9 @@ from portal.web import (
 log = logging.getLogger("portal.reports")
 router = APIRouter()
 
-REPORT_APPROVED, REPORT_RETURNED = "report approved", "report returned"
-REPORT_SENT, REPORT_DOWNLOADED = "report sent", "report downloaded"
-REPORT_REFUSED = "report file refused"
+REPORT_APPROVED, REPORT_RETURNED = audit.REPORT_APPROVED, audit.REPORT_RETURNED
+REPORT_SENT, REPORT_DOWNLOADED = audit.REPORT_SENT, audit.REPORT_DOWNLOADED
+REPORT_REFUSED = audit.REPORT_REFUSED
 MAX_COMMENT_CHARS = 4000
 # Words the pages translate that come from the data (the workbook's outcome headings, the
 # channel and kind names), listed here so extraction puts them in the catalogue.
@@ -268,9 +268,16 @@ def decide(
             # decision recorded since the page was shown is taken into account.
             fresh = version_state(con, portal.paths.outbox, fiscal_year, stage, version)
             assert fresh is not None
+            now = portal.settings.clock()
             recorded = record_decision(
-                con, portal.paths.outbox, fresh, decision, session.account.name,
-                portal.settings.clock(), comment,
+                con, portal.paths.outbox, fresh, decision, session.account.name, now, comment,
+            )  # fmt: skip
+            # In the decision's transaction: a crash cannot leave an approval nobody audited.
+            audit.append(
+                con, now, REPORT_APPROVED if decision == APPROVED else REPORT_RETURNED,
+                actor=session.account.name, address=client_address(request),
+                details=f"{state.version.key} workbook SHA-256 {recorded.workbook_sha256}"
+                + (f"; comment: {recorded.comment}" if recorded.comment else ""),
             )  # fmt: skip
     except DecisionRefused as refused:
         return _version_page(
@@ -278,12 +285,6 @@ def decide(
         )
     except ReportFileRefused as refused:
         return _refused(request, session, refused)
-    audit.record(
-        portal.db, portal.settings, REPORT_APPROVED if decision == APPROVED else REPORT_RETURNED,
-        actor=session.account.name, address=client_address(request),
-        details=f"{state.version.key} workbook SHA-256 {recorded.workbook_sha256}"
-        + (f"; comment: {recorded.comment}" if recorded.comment else ""),
-    )  # fmt: skip
     return redirect(_page_url(state))
 
 
@@ -300,9 +301,11 @@ def send(
     state = _state(portal, fiscal_year, stage, version)
     lang = language_of(request, session)
     try:
-        delivery = send_version(
+        # The delivery record, its queued message and its audit entry commit together.
+        send_version(
             portal.db, portal.paths, MailSettings.from_env(), links_of(portal), state,
             session.account.name, portal.settings.clock(), resend=resend == "yes",
+            address=client_address(request),
         )  # fmt: skip
     except DecisionRefused as refused:
         return _version_page(
@@ -318,14 +321,6 @@ def send(
             "The portal's mail settings are wrong, so nothing was sent: {error}"
         ).format(error=error)
         return _version_page(request, session, state, error=message, status_code=503)
-    audit.record(
-        portal.db, portal.settings, REPORT_SENT, actor=session.account.name,
-        address=client_address(request),
-        details=f"{state.version.key} to {', '.join(delivery.recipients)}; Message-ID"
-        f" {delivery.message_id}; "
-        + "; ".join(f"{f.name} SHA-256 {f.sha256}" for f in delivery.attachments)
-        + ("; resend" if delivery.resend else ""),
-    )  # fmt: skip
     wake = getattr(request.app.state, "wake_mail", None)
     if wake is not None:
         wake()

@@ -6,12 +6,17 @@ accepted file is placed, atomically and never over another file, in `inbox/finan
 `upload-<id>-<safe name>`; its fate is read from where ingest moved it (portal.md, "Finance
 upload"): still in the inbox = waiting, `archive/finance/<load stamp>__upload-<id>-...` =
 loaded, `rejected/finance/upload-<id>-...` = rejected. The warehouse is never opened.
+
+A portal killed mid-upload leaves the upload wholly absent or wholly recorded, never in between
+(`record_upload`, and `finish_interrupted` when the portal starts again).
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import secrets
@@ -26,6 +31,7 @@ from pathlib import Path
 
 from ingest.finance_summary import FinanceCheck, FinanceSummary, check_finance_file
 from o211.paths import DataPaths
+from portal import audit
 from portal.db import Database
 from portal.settings import PortalSettings
 
@@ -43,7 +49,10 @@ MAX_ORIGINAL_NAME_CHARS = 255
 _UNSAFE = re.compile(r"[^\w.\-() –]+", re.UNICODE)
 # Ingest's archive names: `<UTC load stamp>__<stored name>` (ingest/pipeline.py, STAMP_FORMAT).
 _ARCHIVED = re.compile(r"^(\d{8}T\d{12}Z)__(upload-(\d+)-.*)$")
+# The hidden file an upload is written to before it takes its name: `.<stored name>.<8 hex>.part`.
+_PARTIAL = re.compile(rf"^\.({STORED_PREFIX}\d+-.+)\.[0-9a-f]{{8}}\.part$")
 _COPY_BLOCK = 1 << 20
+log = logging.getLogger("portal.uploads")
 
 
 def safe_name(original: str) -> str:
@@ -93,8 +102,12 @@ class Incoming:
         self.original_name = shown_name(original_name)
         self.safe_name = safe_name(original_name)
         self.limit = limit
-        self.folder = paths.root / "portal" / "incoming" / secrets.token_hex(8)
+        self.folder = incoming_folder(paths) / secrets.token_hex(8)
         self.folder.mkdir(parents=True, mode=0o700)
+        # Held until `discard`: the clean-up at a portal's start (`finish_interrupted`) leaves
+        # alone the folder of an upload that another portal process is still receiving.
+        self._lock = os.open(self.folder, os.O_RDONLY)
+        fcntl.flock(self._lock, fcntl.LOCK_EX)
         # Checked under its safe name: ingest quotes the file name in its messages.
         self.path = self.folder / self.safe_name
         self._handle = self.path.open("xb")
@@ -118,6 +131,13 @@ class Incoming:
     def discard(self) -> None:
         self._handle.close()
         shutil.rmtree(self.folder, ignore_errors=True)
+        if self._lock >= 0:
+            os.close(self._lock)
+            self._lock = -1
+
+
+def incoming_folder(paths: DataPaths) -> Path:
+    return paths.root / "portal" / "incoming"
 
 
 def check(incoming: Incoming) -> FinanceCheck:
@@ -143,16 +163,13 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def place(paths: DataPaths, source: Path, name: str) -> Path:
-    """Copy `source` into the finance inbox as `name`, whole or not at all, never over a file.
+def _write_partial(paths: DataPaths, source: Path, name: str) -> Path:
+    """Copy `source` to a hidden file of the finance inbox meant to become `name`, synced.
 
-    The bytes go first to a hidden file in the inbox itself (ingest waits on names starting
-    with `.`), are synced, then linked to the final name: `link` fails rather than replace an
-    existing file, and a crash leaves at most a hidden partial file, never half an upload.
+    Ingest waits on names starting with `.` (and ending in `.part`): it never takes this file.
     """
     inbox = paths.inbox(KIND)
     inbox.mkdir(parents=True, exist_ok=True)
-    target = inbox / name
     partial = inbox / f".{name}.{secrets.token_hex(4)}.part"
     try:
         with source.open("rb") as reading, partial.open("xb") as writing:
@@ -160,11 +177,23 @@ def place(paths: DataPaths, source: Path, name: str) -> Path:
                 writing.write(block)
             writing.flush()
             os.fsync(writing.fileno())
-        os.link(partial, target)
-    finally:
+    except BaseException:
         partial.unlink(missing_ok=True)
-    _fsync_folder(inbox)
-    return target
+        raise
+    return partial
+
+
+def _link_into_place(partial: Path, target: Path) -> None:
+    """Give the complete `partial` its final name; `link` fails rather than replace a file."""
+    try:
+        os.link(partial, target)
+    except FileExistsError:
+        # Already linked by another portal process's start-up (`finish_interrupted`): done.
+        if not os.path.samefile(partial, target):
+            partial.unlink(missing_ok=True)
+            raise
+    partial.unlink(missing_ok=True)
+    _fsync_folder(target.parent)
 
 
 @dataclass(frozen=True)
@@ -188,34 +217,146 @@ class Upload:
 
 def record_upload(
     db: Database, settings: PortalSettings, paths: DataPaths, incoming: Incoming,
-    summary: FinanceSummary, uploader: str,
+    summary: FinanceSummary, uploader: str, address: str | None = None,
 ) -> Upload:  # fmt: skip
-    """Take the next upload id, place the file under a name carrying it, and keep the row.
+    """Take the next upload id, keep the row and its audit entry, place the file under a name
+    carrying the id, whole or not at all, never over another file.
 
-    The row and the placement happen in one transaction: a failed placement leaves no row.
+    The commit is the one moment an upload comes to be, so a kill at any point leaves it wholly
+    absent or wholly recorded: inside the transaction the bytes go to a hidden temp file of the
+    inbox (which ingest never takes) and are synced, and the row and its audit entry are
+    written; only after the commit is the temp file linked to the upload's name. Killed before
+    the commit, only the temp file remains and the next start deletes it (the person uploads
+    again); killed after it, the next start links the recorded upload's temp file into place
+    (`finish_interrupted`). So a file under a name ingest loads never exists without its row,
+    and an upload id never names two files (an id rolled back is given again).
+
     Raises `SameBytes` when these bytes were uploaded meanwhile (two uploads at once): the
-    transaction holds the write lock, so of two the second always sees the first.
+    transaction holds the write lock, so of two the second always sees the first. Raises
+    `FileExistsError`, recording nothing, when the upload's name is taken in the inbox.
     """
     months = json.dumps([m.isoformat() for m in summary.months])
     totals = json.dumps({k: str(v) for k, v in sorted(summary.totals.items())})
-    with db.connect() as con:
-        earlier = _earlier(con, incoming.sha256)
-        if earlier is not None:
-            raise SameBytes(*earlier)
-        cursor = con.execute(
-            "insert into finance_uploads (uploaded_at, uploader, original_name, stored_name, "
-            "sha256, size, rows, months, totals) values (?, ?, ?, '', ?, ?, ?, ?, ?)",
-            (
-                settings.clock().isoformat(), uploader, incoming.original_name,
-                incoming.sha256, incoming.size, summary.rows, months, totals,
-            ),
-        )  # fmt: skip
-        upload_id = int(cursor.lastrowid or 0)
-        name = stored_name(upload_id, incoming.safe_name)
-        con.execute("update finance_uploads set stored_name = ? where id = ?", (name, upload_id))
-        place(paths, incoming.path, name)
+    now = settings.clock()
+    partial: Path | None = None
+    try:
+        with db.connect() as con:
+            earlier = _earlier(con, incoming.sha256)
+            if earlier is not None:
+                raise SameBytes(*earlier)
+            cursor = con.execute(
+                "insert into finance_uploads (uploaded_at, uploader, original_name, stored_name,"
+                " sha256, size, rows, months, totals) values (?, ?, ?, '', ?, ?, ?, ?, ?)",
+                (
+                    now.isoformat(), uploader, incoming.original_name,
+                    incoming.sha256, incoming.size, summary.rows, months, totals,
+                ),
+            )  # fmt: skip
+            upload_id = int(cursor.lastrowid or 0)
+            name = stored_name(upload_id, incoming.safe_name)
+            con.execute(
+                "update finance_uploads set stored_name = ? where id = ?", (name, upload_id)
+            )
+            target = paths.inbox(KIND) / name
+            if os.path.lexists(target):
+                # The portal's database was replaced while the inbox was not: that file is
+                # never overwritten, and this upload is not recorded.
+                raise FileExistsError(target)
+            partial = _write_partial(paths, incoming.path, name)
+            audit.append(
+                con, now, audit.UPLOAD_ACCEPTED, actor=uploader, address=address,
+                details=f"upload {upload_id} {incoming.original_name!r} sha256 "
+                f"{incoming.sha256} as {name}",
+            )  # fmt: skip
+    except BaseException:
+        if partial is not None:  # nothing was committed: no trace of the upload stays
+            partial.unlink(missing_ok=True)
+        raise
+    # Fails only if a file of this very name appeared since the check under the lock (another
+    # portal process on a replaced database): the upload then stays recorded, listed as moved
+    # out of the pipeline's folders, and that file is left as it is.
+    _link_into_place(partial, target)
     found = uploads(db, paths, ids=[upload_id])
     return found[0]
+
+
+def finish_interrupted(db: Database, paths: DataPaths) -> list[str]:
+    """Put right what a portal killed mid-upload left; run when the portal starts, before it
+    serves. Returns what it did, one line each (also logged).
+
+    - A folder of `portal/incoming/` that no upload holds any more (its lock is free): the
+      upload it was receiving never finished; the finance file's copy has no reason to stay.
+    - A temp file of `inbox/finance/` whose upload was committed (killed between the commit and
+      the link): linked into place, unless that upload's file is already in the inbox, loaded
+      or rejected (killed after the link); then, and for a temp file of an upload that was never
+      committed (killed before the commit), deleted.
+
+    The temp files are looked at under the database's write lock: an upload of another portal
+    process on this data directory is never between its row and its commit meanwhile.
+    """
+    done: list[str] = []
+    incoming = incoming_folder(paths)
+    for folder in sorted(incoming.iterdir()) if incoming.is_dir() else ():
+        if folder.is_dir() and _remove_unless_held(folder):
+            done.append(f"removed the unfinished upload folder {folder.name}")
+    inbox = paths.inbox(KIND)
+    partials = [
+        (path, found[1])
+        for path in (sorted(inbox.iterdir()) if inbox.is_dir() else ())
+        if (found := _PARTIAL.match(path.name))
+    ]
+    if not partials:
+        return done
+    with db.connect() as con:
+        recorded = {
+            str(row["stored_name"]): (int(row["id"]), str(row["sha256"]))
+            for row in con.execute("select id, stored_name, sha256 from finance_uploads")
+        }
+        fates = _fates(paths)
+        for partial, name in partials:
+            row = recorded.get(name)
+            if row is None:
+                done.append(f"removed {partial.name}: its upload was never recorded")
+            elif row[0] in fates:
+                done.append(f"removed {partial.name}: upload {row[0]} is already placed")
+            elif _sha256_of(partial) != row[1]:
+                # Cannot happen (the file is synced before the commit); never place it.
+                done.append(f"removed {partial.name}: its bytes are not upload {row[0]}'s")
+            else:
+                try:
+                    _link_into_place(partial, inbox / name)
+                    done.append(f"placed upload {row[0]} as {name} (its placing was interrupted)")
+                except FileExistsError:
+                    done.append(f"removed {partial.name}: another file took the name {name}")
+            partial.unlink(missing_ok=True)
+        _fsync_folder(inbox)
+    for line in done:
+        log.warning("finance uploads at start: %s", line)
+    return done
+
+
+def _remove_unless_held(folder: Path) -> bool:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # an upload in progress in another portal process
+        shutil.rmtree(folder, ignore_errors=True)
+        return True
+    finally:
+        os.close(fd)
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as reading:
+        while block := reading.read(_COPY_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class SameBytes(Exception):

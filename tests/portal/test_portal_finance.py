@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
 import sqlite3
 
@@ -13,8 +14,9 @@ import openpyxl
 import pytest
 
 from ingest.pipeline import ingest_inbox
+from portal import uploads
 from portal.accounts import APPROVER, FINANCE
-from portal.db import database_file
+from portal.db import database_file, open_database
 from portal.uploads import safe_name
 from tests.corpus.hostile_files import (
     entity_bomb_workbook,
@@ -280,6 +282,37 @@ def test_the_next_ingest_loads_an_upload_and_its_row_turns_loaded_or_rejected(po
     months = re.findall(r"<td>(\w+ 2025)</td><td class=\"num\">(\d+)</td>", in_force[1])
     # May was in both loads: the later load wins it.
     assert months == [("April 2025", "1"), ("May 2025", "2"), ("June 2025", "2")]
+
+
+def test_a_start_finishes_or_removes_what_a_killed_upload_left(portal_env, as_role):
+    """What a SIGKILL leaves (tests/test_fault_portal_kills.py kills the real server): a start
+    links a recorded upload's temp file into place, deletes temp files of uploads never
+    committed or already placed, and receiving folders no live upload holds."""
+    paths = portal_env.paths
+    content = good_csv("finance").encode()
+    assert upload(as_role(FINANCE), "a.csv", content).status_code == 200
+    folder = paths.inbox("finance")
+    # Killed between the commit and the link: the recorded upload is only its temp file.
+    (folder / "upload-1-a.csv").rename(folder / ".upload-1-a.csv.0123abcd.part")
+    # Killed before a commit: a temp file whose upload was never recorded.
+    (folder / ".upload-2-b.csv.89abcdef.part").write_bytes(b"half a file")
+    # Killed while receiving, and an upload being received right now by another process.
+    stale = uploads.incoming_folder(paths) / "0123456789abcdef"
+    stale.mkdir(parents=True)
+    (stale / "b.csv").write_bytes(content)
+    live = uploads.Incoming(paths, "c.csv", 1 << 20)
+    try:
+        done = uploads.finish_interrupted(open_database(paths), paths)
+        assert len(done) == 3, done
+        assert inbox(portal_env) == ["upload-1-a.csv"]
+        assert (folder / "upload-1-a.csv").read_bytes() == content
+        assert list(uploads.incoming_folder(paths).iterdir()) == [live.folder]
+        # Killed after the link, before the temp file went: only the temp file goes.
+        os.link(folder / "upload-1-a.csv", folder / ".upload-1-a.csv.fedcba98.part")
+        assert len(uploads.finish_interrupted(open_database(paths), paths)) == 1
+        assert inbox(portal_env) == ["upload-1-a.csv"]
+    finally:
+        live.discard()
 
 
 def test_uploads_list_survives_files_moved_by_hand(portal_env, as_role):

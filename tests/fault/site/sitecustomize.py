@@ -152,3 +152,62 @@ if _IN_FILE and _IN_FILE_KIND:
 if _SLOW_INGEST:
     sys.meta_path.insert(0, _AfterImport("ingest.readers", _slow_readers))
     sys.meta_path.insert(0, _AfterImport("ingest.staging", _slow_staging))
+
+
+# --- The portal: a pause at the commit of one of its SQLite transactions ---------------------
+#
+# - `O211_FAULT_PORTAL_PAUSE=<seconds>` with `O211_FAULT_PORTAL_TABLE=<table>` and
+#   `O211_FAULT_PORTAL_WHEN=before-commit|after-commit`: in the first transaction of
+#   `portal.db.Database.connect` that inserts into that table (`finance_uploads` for an upload,
+#   `report_decisions` for an approval, `report_deliveries` for a sending), once its block has
+#   done all its work but before the commit, or right after the commit (before whatever the
+#   request does next). The marker's second line is `<table> <when>`.
+#
+# Self-contained (its own names and helpers) so it stays apart from the pipeline's pauses above.
+# The statements are seen through sqlite3's trace callback, so the product code runs unchanged.
+
+_PORTAL_PAUSE = os.environ.get("O211_FAULT_PORTAL_PAUSE", "")
+_PORTAL_TABLE = os.environ.get("O211_FAULT_PORTAL_TABLE", "")
+_PORTAL_WHEN = os.environ.get("O211_FAULT_PORTAL_WHEN", "")
+
+
+def _pause_portal_commit(db: ModuleType) -> None:
+    import contextlib
+    import re
+    import threading
+
+    real_connect = db.Database.connect
+    inserts = re.compile(rf"\binsert\s+(?:or\s+\w+\s+)?into\s+{re.escape(_PORTAL_TABLE)}\b", re.I)
+    # Requests run in worker threads: the first one to get there pauses, and only it.
+    once = threading.Lock()
+    paused: list[bool] = []
+
+    @contextlib.contextmanager
+    def connect(self):  # type: ignore[no-untyped-def]
+        touched: list[bool] = []
+
+        def seen(statement: str) -> None:
+            if inserts.search(statement):
+                touched.append(True)
+
+        def due() -> bool:
+            with once:
+                if touched and not paused:
+                    paused.append(True)
+                    return True
+                return False
+
+        with real_connect(self) as con:
+            con.set_trace_callback(seen)
+            yield con
+            con.set_trace_callback(None)
+            if _PORTAL_WHEN == "before-commit" and due():
+                _pause(_PORTAL_PAUSE, f"{_PORTAL_TABLE} {_PORTAL_WHEN}")
+        if _PORTAL_WHEN == "after-commit" and due():
+            _pause(_PORTAL_PAUSE, f"{_PORTAL_TABLE} {_PORTAL_WHEN}")
+
+    db.Database.connect = connect
+
+
+if _PORTAL_PAUSE and _PORTAL_TABLE and _PORTAL_WHEN:
+    sys.meta_path.insert(0, _AfterImport("portal.db", _pause_portal_commit))
