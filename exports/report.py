@@ -10,7 +10,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import importlib.metadata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -46,6 +46,7 @@ from exports.versions import (
 )
 from exports.workbook import VersionInfo, build_workbook, workbook_bytes
 from o211.calendar import TORONTO
+from o211.full_disk import DiskFull, disk_full_line, is_disk_full
 from o211.paths import DataPaths
 
 
@@ -131,9 +132,16 @@ def write_report(
     if generated_at.tzinfo is None:
         raise ValueError("now must be time-zone aware (report times are shown in Toronto time)")
     folder = paths.outbox / fiscal_year
-    folder.mkdir(parents=True, exist_ok=True)
-    with _folder_lock(folder):
-        return _write_locked(data, folder, version_label, generated_at)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with _folder_lock(folder):
+            return _write_locked(data, folder, version_label, generated_at)
+    except Exception as error:
+        if isinstance(error, DiskFull) or not is_disk_full(error):
+            raise
+        # `_write_locked` took back whatever it had written: the outbox is as it was.
+        consequence = f"nothing was published (the {fiscal_year} {stage} report stays as it was)"
+        raise DiskFull(disk_full_line(error, folder, consequence)) from error
 
 
 def _set_aside_note(moved: list[Path]) -> str:
@@ -178,9 +186,6 @@ def _write_locked(
     # Build both files in memory first: a failure here leaves nothing on disk.
     xlsx_data = workbook_bytes(build_workbook(data, info))
     csv_data = csv_bytes(data)
-    write_new_file(xlsx_path, xlsx_data)
-    write_new_file(csv_path, csv_data)
-
     manifest["versions"].append(
         {
             "stage": stage,
@@ -202,7 +207,7 @@ def _write_locked(
             "rules_config": [rule_record(r) for r in data.rules],
         }
     )
-    replace_file(folder / MANIFEST_NAME, manifest_bytes(manifest))
+    _publish(folder, ((xlsx_path, xlsx_data), (csv_path, csv_data)), manifest)
     return ReportResult(
         status="written",
         fiscal_year=fiscal_year,
@@ -215,6 +220,26 @@ def _write_locked(
         figures_fingerprint=figures_fp,
         reason=_reason(version, changes, inputs, data) + _set_aside_note(set_aside),
     )
+
+
+def _publish(folder: Path, files: Sequence[tuple[Path, bytes]], manifest: dict[str, Any]) -> None:
+    """Publish a version's files, then the manifest that makes them a version (the commit point).
+
+    An error before the manifest is replaced (a full disk, above all) takes back the files this
+    attempt published: they never became a version, and a full disk needs the room. A crash,
+    which cannot clean up, or an interruption (which could land just after the manifest was
+    replaced, when they are a version) leaves them for the next run to set aside.
+    """
+    published: list[Path] = []
+    try:
+        for path, data in files:
+            write_new_file(path, data)
+            published.append(path)
+        replace_file(folder / MANIFEST_NAME, manifest_bytes(manifest))
+    except Exception:
+        for path in published:
+            path.unlink(missing_ok=True)
+        raise
 
 
 def current_report(paths: DataPaths, fiscal_year: str, stage: str) -> ReportResult | None:

@@ -9,9 +9,10 @@ import pandas as pd
 
 from ingest import identity, readers
 from ingest.extracts import TEXT
-from ingest.loading import WAREHOUSE_FAILURES
+from ingest.loading import WAREHOUSE_FAILURES, roll_back
 from ingest.problems import Problem, ProblemLog, one_line_reason
 from ingest.results import ACCEPTED, REJECTED, FileResult, unexpected
+from o211.full_disk import is_disk_full
 
 # The blocklist only matters to the kinds whose rules use it (rules.md: calls, texts).
 BLOCKLISTED_KINDS = frozenset({"calls", "texts"})
@@ -63,7 +64,7 @@ def load_blocklist(con: duckdb.DuckDBPyConnection, path: Path, key: bytes) -> Fi
         con.unregister("blocklist_chunk")
         con.commit()
     except BaseException:
-        con.rollback()
+        roll_back(con)
         raise
     return FileResult(
         kind="blocklist",
@@ -83,6 +84,8 @@ def guarded_blocklist(con: duckdb.DuckDBPyConnection, path: Path, key: bytes) ->
     except WAREHOUSE_FAILURES:
         raise
     except Exception as error:
+        if is_disk_full(error):
+            raise  # the disk's fault, not the list's: the ingest stops and says so
         problem = unexpected(error)
         return FileResult(
             kind="blocklist",

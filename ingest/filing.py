@@ -21,6 +21,7 @@ from pathlib import Path
 from ingest import readers
 from ingest.problems import ProblemLog, one_line_reason, summary_text, write_errors_csv
 from ingest.results import DUPLICATE, REJECTED, FileResult
+from o211.full_disk import is_disk_full
 from o211.paths import DataPaths
 
 STAMP_FORMAT = "%Y%m%dT%H%M%S%fZ"
@@ -150,10 +151,18 @@ def reject(paths: DataPaths, path: Path, kind: str, log: ProblemLog) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     target = free_name(folder, path.name)
     summary = summary_text(path.name, kind, log, kept_as=target.name)
-    # Reasons first: a reader who sees the rejected file also finds why beside it.
-    write_errors_csv(Path(f"{target}.errors.csv"), log.listed)
-    Path(f"{target}.errors.txt").write_text(summary, encoding="utf-8")
-    os.replace(path, target)
+    errors_csv, errors_txt = Path(f"{target}.errors.csv"), Path(f"{target}.errors.txt")
+    try:
+        # Reasons first: a reader who sees the rejected file also finds why beside it.
+        write_errors_csv(errors_csv, log.listed)
+        errors_txt.write_text(summary, encoding="utf-8")
+        os.replace(path, target)
+    except Exception:
+        # The file stays in the inbox (a full disk, say): reasons beside no file, or half
+        # written, would only mislead; the next run writes them again.
+        for written in (errors_csv, errors_txt):
+            written.unlink(missing_ok=True)
+        raise
     os.chmod(target, stat.S_IRUSR | stat.S_IWUSR)  # caller numbers in clear: the owner's only
     return target
 
@@ -185,8 +194,10 @@ def rejected(
     try:
         result.rejected_path = reject(paths, path, kind, log)
     except Exception as error:
-        # The file cannot be moved (permissions, a full disk): it stays where it is, and the
-        # result says so rather than stopping the files after it.
+        if is_disk_full(error):
+            raise  # not this file's doing: the ingest stops and says so (ingest.pipeline)
+        # The file cannot be moved (permissions): it stays where it is, and the result says
+        # so rather than stopping the files after it.
         result.reason += (
             f"; it could not be moved to rejected/{kind}/ ({readers.plain_error(error)}) and "
             "stays in the inbox"

@@ -7,7 +7,9 @@ commit in one transaction, with the load id taken inside it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -90,8 +92,7 @@ def load(
         path, kind, scan, funding_sources_for(kind), settings.chunk_rows, settings.accepted_dates
     )
     dates = staging.DateRange(kind)
-    staging.create_staging(con, kind)
-    try:
+    with _staging_table(con, kind):
         for frame in reading.typed_chunks():
             if reading.log:
                 continue  # keep reading to list every problem, but stage nothing more
@@ -126,11 +127,35 @@ def load(
             )
             con.commit()
         except BaseException:
-            con.rollback()
+            roll_back(con)
             raise
-    finally:
-        staging.drop_staging(con, kind)
     return Loaded(reading, placement)
+
+
+@contextmanager
+def _staging_table(con: duckdb.DuckDBPyConnection, kind: str) -> Iterator[None]:
+    """The kind's scratch table for the length of one load, dropped after it."""
+    staging.create_staging(con, kind)
+    try:
+        yield
+    except BaseException:
+        # Dropping writes too, and on a full disk it fails as well: the error that stopped the
+        # load is the one to tell (a copy left behind is replaced at the next load).
+        with contextlib.suppress(duckdb.Error):
+            staging.drop_staging(con, kind)
+        raise
+    staging.drop_staging(con, kind)
+
+
+def roll_back(con: duckdb.DuckDBPyConnection) -> None:
+    """Undo the open transaction, if the failure left one open.
+
+    A commit that fails (no room for the write-ahead log on a full disk) has already ended the
+    transaction and undone it; rolling back again raises "no transaction is active", which
+    would hide why the load failed and make a good file look like a bad one.
+    """
+    with contextlib.suppress(duckdb.TransactionException):
+        con.rollback()
 
 
 def _relative(path: Path, root: Path) -> str:

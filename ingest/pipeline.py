@@ -9,7 +9,8 @@ together per file and re-exports the names callers use.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -32,6 +33,7 @@ from ingest.results import (
     FileResult,
     unexpected,
 )
+from o211.full_disk import DiskFull, disk_full_line, is_disk_full
 from o211.kinds import KINDS
 from o211.paths import DataPaths
 from o211.warehouse import connect
@@ -44,6 +46,7 @@ __all__ = [
     "REJECTED",
     "SKIPPED",
     "CheckResult",
+    "DiskFull",
     "FileResult",
     "PiiKeyMismatch",
     "RebuildError",
@@ -91,19 +94,42 @@ def ingest_inbox(
         if progress is not None:
             progress(result)
 
-    with connect(paths.warehouse) as con:
+    # Opening the warehouse and setting it up write too; what was loaded before a full disk
+    # stays loaded (one transaction a file), so the line speaks of the files not loaded.
+    with (
+        _stop_when_full(paths, "the files not yet loaded stay in the inbox"),
+        connect(paths.warehouse) as con,
+    ):
         warehouse.ensure_raw_tables(con)
         # Before any write: a key mismatch is the warehouse's problem, never a file's to reject.
         guard_pii_key(con, settings.pii_key, notice)
         if paths.blocklist.is_file() and BLOCKLISTED_KINDS & set(selected):
-            report(guarded_blocklist(con, paths.blocklist, settings.pii_key))
+            with _stop_when_full(paths, "the blocklist was not updated and nothing was loaded"):
+                report(guarded_blocklist(con, paths.blocklist, settings.pii_key))
         for kind in selected:
             to_load, waiting = filing.inbox_files(paths.inbox(kind))
             for path in waiting:
                 report(FileResult(kind, path.name, SKIPPED, reason=filing.waiting_reason(path)))
             for path in to_load:
-                report(_ingest_file(con, paths, path, kind, settings))
+                # The load of this file was undone (one transaction) and it was not moved.
+                stays = (
+                    f"{kind} file {path.name} stays in the inbox, as do the {kind} files after it"
+                )
+                with _stop_when_full(paths, stays):
+                    report(_ingest_file(con, paths, path, kind, settings))
     return results
+
+
+@contextmanager
+def _stop_when_full(paths: DataPaths, consequence: str) -> Iterator[None]:
+    """Stop the ingest in one line when the disk is full: every file after this one would fail
+    the same way, and none of them is to blame (a good file must not end in `rejected/`)."""
+    try:
+        yield
+    except Exception as error:
+        if isinstance(error, DiskFull) or not is_disk_full(error):
+            raise
+        raise DiskFull(disk_full_line(error, paths.root, consequence)) from error
 
 
 def _ingest_file(
@@ -142,6 +168,8 @@ def _ingest_file(
     except WAREHOUSE_FAILURES:
         raise  # the warehouse itself failed (disk full, damaged file): every file would fail
     except Exception as error:
+        if is_disk_full(error):
+            raise  # a commit or a move that found no room: the disk's fault, not the file's
         log = ProblemLog()
         log.add(unexpected(error))
         return filing.rejected(paths, path, kind, log, sha256=sha256)
@@ -162,6 +190,14 @@ def _ingest_file(
     try:
         filing.archive(path, placement.archive_path)
     except OSError as error:
+        if is_disk_full(error):
+            # Committed, so not undone: the next run finds its SHA-256 and finishes the move.
+            consequence = (
+                f"{kind} file {path.name} is loaded but could not be moved to archive/: it "
+                f"stays in the inbox and the next run finishes its move; the {kind} files after "
+                "it were not loaded"
+            )
+            raise DiskFull(disk_full_line(error, paths.archive(kind), consequence)) from error
         # The rows are committed: the next run finds the SHA-256 in the load log and finishes
         # the move (a "recovered" duplicate), so this is still an accepted file.
         reason += (

@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from o211.full_disk import is_disk_full
+
 LOCK_NAME = ".o211.lock"
 WAIT_ENV = "O211_LOCK_WAIT_SECONDS"
 # Set by the o211 command line to its own name ("o211 run"), for the waiting message.
@@ -136,7 +138,13 @@ def writer_lock(
                 time.sleep(POLL_SECONDS)
         since = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         os.ftruncate(descriptor, 0)
-        os.pwrite(descriptor, f"{purpose} (pid {os.getpid()}, since {since})\n".encode(), 0)
+        try:
+            os.pwrite(descriptor, f"{purpose} (pid {os.getpid()}, since {since})\n".encode(), 0)
+        except OSError as error:
+            # The name is for whoever waits; the flock is the lock. On a full disk it cannot be
+            # written, and the command must still run far enough to say the disk is full.
+            if not is_disk_full(error):
+                raise
         depths[path] = 1
         try:
             yield

@@ -12,7 +12,14 @@ import socket
 import sys
 from typing import TYPE_CHECKING, Any
 
-from o211.locking import busy_holder, print_waiting, wait_seconds_from_env, waiting_message
+from o211.full_disk import DiskFull, disk_full_line, is_disk_full
+from o211.locking import (
+    COMMAND_ENV,
+    busy_holder,
+    print_waiting,
+    wait_seconds_from_env,
+    waiting_message,
+)
 from o211.paths import DataPaths
 from orchestration.settings import WAREHOUSE_POOL, ensure_dagster_home
 
@@ -37,6 +44,12 @@ def describe_failure(error: BaseException) -> str:
         and error.user_exception
     ):
         return describe_failure(error.user_exception)
+    if is_disk_full(error) and not isinstance(error, DiskFull):
+        # A full disk the step did not put in its own words (Dagster's instance, dbt's DuckDB):
+        # the same one line, where the error names no folder the data directory's.
+        command = os.environ.get(COMMAND_ENV) or "the command"
+        consequence = f"{command} stopped before it finished; the next run picks up from there"
+        return disk_full_line(error, DataPaths.from_env().root, consequence)
     if isinstance(error, KeyError) and str(error.args[0] if error.args else "").startswith(
         ("model.", "test.", "seed.", "unit_test.", "source.")
     ):

@@ -179,10 +179,14 @@ def test_a_crash_before_the_manifest_keeps_the_old_manifest(
     with pytest.raises(RuntimeError):
         write(data_paths)
     assert manifest(data_paths) == old_manifest
+    # An error the process lives through takes back the v2 files it had published: they never
+    # became a version (only a killed process leaves them, for the next run to set aside).
+    listed = {r["name"] for v in old_manifest["versions"] for r in v["files"].values()}
+    assert {p.name for p in (data_paths.outbox / FISCAL_YEAR).glob("ON211_*")} == listed
     monkeypatch.undo()
     result = write(data_paths)
     assert result.version == 2, "the unlisted v2 files were never a version"
-    assert (data_paths.outbox / FISCAL_YEAR / ".incomplete").is_dir()
+    assert not (data_paths.outbox / FISCAL_YEAR / ".incomplete").exists(), "nothing set aside"
 
 
 def test_due_stages(data_paths: DataPaths) -> None:

@@ -211,3 +211,138 @@ def _pause_portal_commit(db: ModuleType) -> None:
 
 if _PORTAL_PAUSE and _PORTAL_TABLE and _PORTAL_WHEN:
     sys.meta_path.insert(0, _AfterImport("portal.db", _pause_portal_commit))
+
+
+# --- A full disk: ENOSPC from the writes under some folders of the data directory --------------
+#
+# - `O211_FAULT_DISK_FULL=<folder>[,<folder>...]`, folders of `$O211_DATA_DIR` (`outbox`,
+#   `archive`, `rejected`): the disk under them has `O211_FAULT_DISK_FULL_ROOM=<bytes>` (default
+#   0) of room left. A write past it writes what fits and fails with ENOSPC, as a real disk does
+#   (so a half-written file is left for the product to clean up); once the room is used up,
+#   renaming or linking a file into them fails with ENOSPC too. With
+#   `O211_FAULT_DISK_FULL_AT=fsync` the writes succeed and the fsync past the room fails instead
+#   (delayed allocation, as ext4, XFS and NFS report a full disk).
+# - `warehouse` among the folders: DuckDB writes in C++, out of Python's reach, so the commit of
+#   every file's load fails as DuckDB's does when it finds no room for its write-ahead log: the
+#   transaction is ended and undone, and a TransactionException quotes "No space left on device".
+#
+# Self-contained (its own names; only `_AfterImport` comes from above). Python's own file writes
+# are seen by opening the files through a FileIO that counts bytes (`open`, `Path.open`,
+# `os.fdopen` all go through `io.open`).
+
+_FULL_FOLDERS = [f for f in os.environ.get("O211_FAULT_DISK_FULL", "").split(",") if f]
+_FULL_ROOM = int(os.environ.get("O211_FAULT_DISK_FULL_ROOM", "") or 0)
+_FULL_AT_FSYNC = os.environ.get("O211_FAULT_DISK_FULL_AT", "") == "fsync"
+
+
+def _note_full(name: object) -> None:
+    """Append the file a full disk refused to `O211_FAULT_REACHED` (the test sees where)."""
+    import contextlib
+
+    if isinstance(name, int):
+        with contextlib.suppress(OSError):
+            name = os.readlink(f"/proc/self/fd/{name}")
+    if _REACHED:
+        with open(_REACHED, "a") as marker:
+            marker.write(f"{os.fsdecode(name)}\n")  # type: ignore[arg-type]
+
+
+def _install_full_disk() -> None:
+    import builtins
+    import errno
+    import io
+
+    data = os.path.realpath(os.environ.get("O211_DATA_DIR", "data"))
+    roots = tuple(os.path.join(data, folder) + os.sep for folder in _FULL_FOLDERS)
+    used = [0]
+
+    def full(name: object) -> OSError:
+        _note_full(name)
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def on_full_disk(name: object) -> bool:
+        try:
+            if isinstance(name, int):
+                name = os.readlink(f"/proc/self/fd/{name}")
+            path = os.path.realpath(os.fsdecode(name))  # type: ignore[arg-type]
+        except (OSError, TypeError):
+            return False
+        return path.startswith(roots)
+
+    class FullDiskFile(io.FileIO):
+        def write(self, data):  # type: ignore[no-untyped-def]
+            size = memoryview(data).nbytes
+            room = max(0, _FULL_ROOM - used[0])
+            if _FULL_AT_FSYNC or size <= room:
+                written = super().write(data)
+                used[0] += written or 0
+                return written
+            if room:
+                used[0] += super().write(memoryview(data).cast("B")[:room]) or 0
+            raise full(self.name)
+
+    real_open = io.open
+
+    def open_on_full_disk(file, mode="r", buffering=-1, encoding=None, errors=None,  # type: ignore[no-untyped-def]
+                          newline=None, closefd=True, opener=None):  # fmt: skip
+        if not set(mode) & set("wax+") or not on_full_disk(file):
+            return real_open(file, mode, buffering, encoding, errors, newline, closefd, opener)
+        raw = FullDiskFile(file, "".join(c for c in mode if c in "rwxa+"), closefd, opener)
+        if buffering == 0:
+            return raw
+        buffered = (io.BufferedRandom if "+" in mode else io.BufferedWriter)(raw)
+        if "b" in mode:
+            return buffered
+        text = io.TextIOWrapper(buffered, encoding, errors, newline, line_buffering=buffering == 1)
+        text.mode = mode
+        return text
+
+    io.open = builtins.open = open_on_full_disk
+
+    def naming(real):  # type: ignore[no-untyped-def]
+        def name_on_full_disk(source, destination, **kwargs):  # type: ignore[no-untyped-def]
+            if used[0] >= _FULL_ROOM and on_full_disk(destination):
+                _note_full(destination)
+                raise OSError(
+                    errno.ENOSPC, os.strerror(errno.ENOSPC), os.fspath(source),
+                    None, os.fspath(destination),
+                )  # fmt: skip
+            return real(source, destination, **kwargs)
+
+        return name_on_full_disk
+
+    os.replace, os.rename, os.link = naming(os.replace), naming(os.rename), naming(os.link)
+
+    real_fsync = os.fsync
+
+    def fsync_on_full_disk(descriptor):  # type: ignore[no-untyped-def]
+        if _FULL_AT_FSYNC and used[0] > _FULL_ROOM and on_full_disk(descriptor):
+            raise full(descriptor)
+        return real_fsync(descriptor)
+
+    os.fsync = fsync_on_full_disk
+
+
+def _full_warehouse(staging: ModuleType) -> None:
+    real_publish = staging.publish
+    data = os.path.realpath(os.environ.get("O211_DATA_DIR", "data"))
+    log = os.path.join(data, "warehouse", "o211.duckdb.wal")
+
+    def publish_then_fail(con, *args, **kwargs):  # type: ignore[no-untyped-def]
+        import duckdb
+
+        real_publish(con, *args, **kwargs)
+        _note_full(log)
+        con.rollback()  # a failed commit leaves no transaction open
+        raise duckdb.TransactionException(
+            f'TransactionContext Error: Failed to commit: Could not write file "{log}": '
+            "No space left on device"
+        )
+
+    staging.publish = publish_then_fail
+
+
+if set(_FULL_FOLDERS) - {"warehouse"}:
+    _install_full_disk()
+if "warehouse" in _FULL_FOLDERS:
+    sys.meta_path.insert(0, _AfterImport("ingest.staging", _full_warehouse))
