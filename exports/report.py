@@ -46,7 +46,7 @@ from exports.versions import (
 )
 from exports.workbook import VersionInfo, build_workbook, workbook_bytes
 from o211.calendar import TORONTO
-from o211.full_disk import DiskFull, disk_full_line, is_disk_full
+from o211.full_disk import stop_when_full
 from o211.paths import DataPaths
 
 
@@ -132,16 +132,12 @@ def write_report(
     if generated_at.tzinfo is None:
         raise ValueError("now must be time-zone aware (report times are shown in Toronto time)")
     folder = paths.outbox / fiscal_year
-    try:
+    # On a full disk `_write_locked` takes back whatever it had written: the outbox is as it was.
+    consequence = f"nothing was published (the {fiscal_year} {stage} report stays as it was)"
+    with stop_when_full(folder, consequence):
         folder.mkdir(parents=True, exist_ok=True)
         with _folder_lock(folder):
             return _write_locked(data, folder, version_label, generated_at)
-    except Exception as error:
-        if isinstance(error, DiskFull) or not is_disk_full(error):
-            raise
-        # `_write_locked` took back whatever it had written: the outbox is as it was.
-        consequence = f"nothing was published (the {fiscal_year} {stage} report stays as it was)"
-        raise DiskFull(disk_full_line(error, folder, consequence)) from error
 
 
 def _set_aside_note(moved: list[Path]) -> str:

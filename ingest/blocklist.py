@@ -9,10 +9,9 @@ import pandas as pd
 
 from ingest import identity, readers
 from ingest.extracts import TEXT
-from ingest.loading import WAREHOUSE_FAILURES, roll_back
+from ingest.loading import roll_back, warehouse_failure
 from ingest.problems import Problem, ProblemLog, one_line_reason
 from ingest.results import ACCEPTED, REJECTED, FileResult, unexpected
-from o211.full_disk import is_disk_full
 
 # The blocklist only matters to the kinds whose rules use it (rules.md: calls, texts).
 BLOCKLISTED_KINDS = frozenset({"calls", "texts"})
@@ -81,11 +80,9 @@ def guarded_blocklist(con: duckdb.DuckDBPyConnection, path: Path, key: bytes) ->
     """`load_blocklist`, where an unexpected error leaves the list as it was and is reported."""
     try:
         return load_blocklist(con, path, key)
-    except WAREHOUSE_FAILURES:
-        raise
     except Exception as error:
-        if is_disk_full(error):
-            raise  # the disk's fault, not the list's: the ingest stops and says so
+        if warehouse_failure(error):
+            raise  # not the list's doing: the ingest stops and says so
         problem = unexpected(error)
         return FileResult(
             kind="blocklist",

@@ -18,11 +18,18 @@ import duckdb
 
 from ingest import contracts, identity, readers, staging
 from ingest.reading import Reading, funding_sources_for
+from o211.full_disk import is_disk_full
 from o211.paths import DataPaths
 
 # Errors of the warehouse, not of the file: rejecting file after file for them would empty the
 # inbox of good files.
 WAREHOUSE_FAILURES = (duckdb.IOException, duckdb.FatalException)
+
+
+def warehouse_failure(error: BaseException) -> bool:
+    """The warehouse or its disk failed (a damaged file, no room left), not the file loaded:
+    every file after it would fail the same way, so the ingest stops instead of rejecting."""
+    return isinstance(error, WAREHOUSE_FAILURES) or is_disk_full(error)
 
 
 @dataclass(frozen=True)

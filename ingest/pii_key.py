@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from ingest.loading import roll_back
+
 FINGERPRINT_MESSAGE = b"o211 pii key fingerprint v1"
 # Enough of a fingerprint for a person to tell two keys apart in a message.
 SHOWN_CHARS = 12
@@ -76,7 +78,7 @@ def record_key(con: duckdb.DuckDBPyConnection, key: bytes, recorded_by: str) -> 
         )
         con.commit()
     except BaseException:
-        con.rollback()
+        roll_back(con)
         raise
     return row
 

@@ -9,8 +9,7 @@ together per file and re-exports the names callers use.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import duckdb
@@ -19,7 +18,7 @@ from ingest import contracts, filing, readers, warehouse
 from ingest.blocklist import BLOCKLISTED_KINDS, guarded_blocklist, load_blocklist
 from ingest.checking import check_file
 from ingest.extracts import EXTRACTS
-from ingest.loading import WAREHOUSE_FAILURES, Placement, Settings, load, next_load
+from ingest.loading import Placement, Settings, load, next_load, warehouse_failure
 from ingest.pii_key import PiiKeyMismatch, guard_pii_key
 from ingest.problems import ProblemLog
 from ingest.reading import FINANCE_SHEET
@@ -33,7 +32,7 @@ from ingest.results import (
     FileResult,
     unexpected,
 )
-from o211.full_disk import DiskFull, disk_full_line, is_disk_full
+from o211.full_disk import DiskFull, disk_full_line, is_disk_full, stop_when_full
 from o211.kinds import KINDS
 from o211.paths import DataPaths
 from o211.warehouse import connect
@@ -97,14 +96,14 @@ def ingest_inbox(
     # Opening the warehouse and setting it up write too; what was loaded before a full disk
     # stays loaded (one transaction a file), so the line speaks of the files not loaded.
     with (
-        _stop_when_full(paths, "the files not yet loaded stay in the inbox"),
+        stop_when_full(paths.root, "the files not yet loaded stay in the inbox"),
         connect(paths.warehouse) as con,
     ):
         warehouse.ensure_raw_tables(con)
         # Before any write: a key mismatch is the warehouse's problem, never a file's to reject.
         guard_pii_key(con, settings.pii_key, notice)
         if paths.blocklist.is_file() and BLOCKLISTED_KINDS & set(selected):
-            with _stop_when_full(paths, "the blocklist was not updated and nothing was loaded"):
+            with stop_when_full(paths.root, "the blocklist was not updated and nothing was loaded"):
                 report(guarded_blocklist(con, paths.blocklist, settings.pii_key))
         for kind in selected:
             to_load, waiting = filing.inbox_files(paths.inbox(kind))
@@ -115,21 +114,9 @@ def ingest_inbox(
                 stays = (
                     f"{kind} file {path.name} stays in the inbox, as do the {kind} files after it"
                 )
-                with _stop_when_full(paths, stays):
+                with stop_when_full(paths.root, stays):
                     report(_ingest_file(con, paths, path, kind, settings))
     return results
-
-
-@contextmanager
-def _stop_when_full(paths: DataPaths, consequence: str) -> Iterator[None]:
-    """Stop the ingest in one line when the disk is full: every file after this one would fail
-    the same way, and none of them is to blame (a good file must not end in `rejected/`)."""
-    try:
-        yield
-    except Exception as error:
-        if isinstance(error, DiskFull) or not is_disk_full(error):
-            raise
-        raise DiskFull(disk_full_line(error, paths.root, consequence)) from error
 
 
 def _ingest_file(
@@ -165,11 +152,9 @@ def _ingest_file(
         loaded = load(
             con, path, kind, scan, settings, file_name=path.name, data_root=paths.root, place=place
         )
-    except WAREHOUSE_FAILURES:
-        raise  # the warehouse itself failed (disk full, damaged file): every file would fail
     except Exception as error:
-        if is_disk_full(error):
-            raise  # a commit or a move that found no room: the disk's fault, not the file's
+        if warehouse_failure(error):
+            raise  # not the file's doing (a full disk, a damaged warehouse): every file would fail
         log = ProblemLog()
         log.add(unexpected(error))
         return filing.rejected(paths, path, kind, log, sha256=sha256)

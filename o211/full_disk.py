@@ -13,6 +13,8 @@ from __future__ import annotations
 import errno
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
@@ -108,3 +110,15 @@ def disk_full_line(error: BaseException, folder: Path, consequence: str) -> str:
     where = _folder_named(cause) or folder
     reason = _reason(cause)
     return f"the disk holding {where} is full ({reason}); {consequence}; free space and run again"
+
+
+@contextmanager
+def stop_when_full(folder: Path, consequence: str) -> Iterator[None]:
+    """Turn a full disk met inside into DiskFull carrying its one line (see `disk_full_line`);
+    a DiskFull already put in words inside passes as it is, and every other error too."""
+    try:
+        yield
+    except Exception as error:
+        if isinstance(error, DiskFull) or not is_disk_full(error):
+            raise
+        raise DiskFull(disk_full_line(error, folder, consequence)) from error

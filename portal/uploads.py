@@ -29,6 +29,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+from exports.versions import sha256_file
 from ingest.finance_summary import FinanceCheck, FinanceSummary, check_finance_file
 from o211.paths import DataPaths
 from portal import audit
@@ -319,7 +320,7 @@ def finish_interrupted(db: Database, paths: DataPaths) -> list[str]:
                 done.append(f"removed {partial.name}: its upload was never recorded")
             elif row[0] in fates:
                 done.append(f"removed {partial.name}: upload {row[0]} is already placed")
-            elif _sha256_of(partial) != row[1]:
+            elif sha256_file(partial) != row[1]:
                 # Cannot happen (the file is synced before the commit); never place it.
                 done.append(f"removed {partial.name}: its bytes are not upload {row[0]}'s")
             else:
@@ -349,14 +350,6 @@ def _remove_unless_held(folder: Path) -> bool:
         return True
     finally:
         os.close(fd)
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as reading:
-        while block := reading.read(_COPY_BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class SameBytes(Exception):
