@@ -1,8 +1,9 @@
 """One file, one transaction: its rows and its `raw.load_log` row commit together or not at all.
 
-Rows are first checked, hashed and staged chunk by chunk outside `raw` (`ingest.staging`), so
-memory stays flat however large the file; the copy into `raw.<kind>` and the load-log row then
-commit in one transaction, with the load id taken inside it.
+Rows are first checked, hashed and staged chunk by chunk outside `raw` (`ingest.staging`): by
+DuckDB in SQL when it can vouch for every row of a CSV (`ingest.sql_reading`), else through
+pandas chunks, whose problems make the rejection. The copy into `raw.<kind>` and the load-log
+row then commit in one transaction, with the load id taken inside it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest import contracts, identity, readers, staging
+from ingest import contracts, identity, readers, sql_reading, staging
 from ingest.reading import Reading, funding_sources_for
 from o211.paths import DataPaths
 
@@ -86,17 +87,15 @@ def load(
     `raw.load_log` row in a single transaction, and `place` runs inside that transaction so the
     load id is taken and used atomically.
     """
-    reading = Reading(
-        path, kind, scan, funding_sources_for(kind), settings.chunk_rows, settings.accepted_dates
-    )
     dates = staging.DateRange(kind)
-    staging.create_staging(con, kind)
     try:
-        for frame in reading.typed_chunks():
-            if reading.log:
-                continue  # keep reading to list every problem, but stage nothing more
-            dates.add(frame)
-            staging.stage(con, kind, staging.hash_identities(kind, frame, settings.pii_key))
+        staged = sql_reading.stage_clean_csv(
+            con, path, kind, scan, settings.pii_key, settings.chunk_rows, settings.accepted_dates
+        )
+        if staged is not None:
+            reading = _read_by_sql(staged, path, kind, scan, settings, dates)
+        else:
+            reading = _staged_by_chunks(con, path, kind, scan, settings, dates)
         if reading.log:
             return Loaded(reading, None)
         first, last = dates.dates()
@@ -104,7 +103,13 @@ def load(
         try:
             placement = place(con)
             staging.publish(
-                con, kind, placement.load_id, file_name, scan.sha256, placement.loaded_at
+                con,
+                kind,
+                placement.load_id,
+                file_name,
+                scan.sha256,
+                placement.loaded_at,
+                by_sql=staged is not None,
             )
             con.execute(
                 "insert into raw.load_log (load_id, kind, file_name, sha256, rows, loaded_at, "
@@ -131,6 +136,45 @@ def load(
     finally:
         staging.drop_staging(con, kind)
     return Loaded(reading, placement)
+
+
+def _read_by_sql(
+    staged: sql_reading.StagedCsv,
+    path: Path,
+    kind: str,
+    scan: readers.ByteScan,
+    settings: Settings,
+    dates: staging.DateRange,
+) -> Reading:
+    """The reading of a file DuckDB staged, every row vouched for (`ingest.sql_reading`)."""
+    if staged.first is not None and staged.last is not None:
+        dates.add_range(staged.first, staged.last)
+    reading = Reading(path, kind, scan, (), settings.chunk_rows, settings.accepted_dates)
+    reading.rows = staged.rows
+    reading.encoding = staged.encoding
+    reading.extra_columns = staged.extra_columns
+    return reading
+
+
+def _staged_by_chunks(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    kind: str,
+    scan: readers.ByteScan,
+    settings: Settings,
+    dates: staging.DateRange,
+) -> Reading:
+    """Every other file: pandas chunks, typed and checked, hashed, staged; problems listed."""
+    reading = Reading(
+        path, kind, scan, funding_sources_for(kind), settings.chunk_rows, settings.accepted_dates
+    )
+    staging.create_staging(con, kind)
+    for frame in reading.typed_chunks():
+        if reading.log:
+            continue  # keep reading to list every problem, but stage nothing more
+        dates.add(frame)
+        staging.stage(con, kind, staging.hash_identities(kind, frame, settings.pii_key))
+    return reading
 
 
 def _relative(path: Path, root: Path) -> str:

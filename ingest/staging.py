@@ -3,6 +3,9 @@
 Chunks land in `ingest_staging.<kind>`, each committed on its own, so that DuckDB can write them
 out instead of holding a whole file's rows in one open transaction: memory stays flat with file
 size. Nothing else reads that schema; a copy left by a crash is replaced at the next load.
+
+Rows typed by SQL (`ingest.sql_reading`, files under its size limit) wait in a temporary table
+instead (`stage_rows`): written to no log, gone with the connection.
 """
 
 from __future__ import annotations
@@ -11,11 +14,14 @@ from datetime import date, datetime
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from ingest import identity, parsing
 from ingest.extracts import EXTRACTS, IDENTITY_TYPES, FieldType
 
 STAGING_SCHEMA = "ingest_staging"
+# The name a chunk of text rows is registered under while `stage_rows` types it.
+TEXT_ROWS = "ingest_text_rows"
 
 
 def _select_list(kind: str) -> str:
@@ -41,14 +47,25 @@ def hash_identities(kind: str, frame: pd.DataFrame, key: bytes) -> pd.DataFrame:
     return frame
 
 
-def staging_table(kind: str) -> str:
-    return f"{STAGING_SCHEMA}.{kind}"
+def staging_table(kind: str, *, by_sql: bool = False) -> str:
+    """The scratch table of a kind: in the warehouse for pandas chunks (each committed, so
+    DuckDB writes them out), a temporary table for rows staged by SQL (`stage_rows`)."""
+    return f"temp.{STAGING_SCHEMA}_{kind}" if by_sql else f"{STAGING_SCHEMA}.{kind}"
 
 
-def create_staging(con: duckdb.DuckDBPyConnection, kind: str) -> None:
-    """An empty scratch table with the raw columns and the row number, outside `raw`."""
-    con.execute(f"create schema if not exists {STAGING_SCHEMA}")
+def create_staging(con: duckdb.DuckDBPyConnection, kind: str, *, by_sql: bool = False) -> None:
+    """An empty scratch table with the raw columns and the row number, outside `raw`.
+
+    `by_sql`: the temporary table of `stage_rows`, with a `_doubt` flag per row as well.
+    """
     columns = ", ".join(EXTRACTS[kind].columns)
+    if by_sql:
+        con.execute(
+            f"create or replace temp table {STAGING_SCHEMA}_{kind} as "
+            f"select {columns}, _source_row, false as _doubt from raw.{kind} limit 0"
+        )
+        return
+    con.execute(f"create schema if not exists {STAGING_SCHEMA}")
     con.execute(
         f"create or replace table {staging_table(kind)} as "
         f"select {columns}, _source_row from raw.{kind} limit 0"
@@ -57,6 +74,7 @@ def create_staging(con: duckdb.DuckDBPyConnection, kind: str) -> None:
 
 def drop_staging(con: duckdb.DuckDBPyConnection, kind: str) -> None:
     con.execute(f"drop table if exists {staging_table(kind)}")
+    con.execute(f"drop table if exists {staging_table(kind, by_sql=True)}")
 
 
 def stage(con: duckdb.DuckDBPyConnection, kind: str, frame: pd.DataFrame) -> None:
@@ -77,6 +95,32 @@ def stage(con: duckdb.DuckDBPyConnection, kind: str, frame: pd.DataFrame) -> Non
         con.unregister("ingest_chunk")
 
 
+def stage_rows(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    rows: pa.Table,
+    query: str,
+    params: dict[str, object],
+) -> None:
+    """Append one chunk of text rows, typed by SQL (`ingest.sql_reading`), to the kind's
+    temporary staging table.
+
+    `query` reads the chunk as `TEXT_ROWS` and yields the raw columns, `_source_row` and
+    `_doubt`, in that order.
+    """
+    columns = ", ".join(EXTRACTS[kind].columns)
+    used = {name: value for name, value in params.items() if f"${name}" in query}
+    con.register(TEXT_ROWS, rows)
+    try:
+        con.execute(
+            f"insert into {staging_table(kind, by_sql=True)} ({columns}, _source_row, _doubt) "
+            f"{query}",
+            used,
+        )
+    finally:
+        con.unregister(TEXT_ROWS)
+
+
 def publish(
     con: duckdb.DuckDBPyConnection,
     kind: str,
@@ -84,13 +128,18 @@ def publish(
     file_name: str,
     sha256: str,
     loaded_at: datetime,
+    *,
+    by_sql: bool = False,
 ) -> None:
-    """Copy the staged rows into `raw.<kind>` with the load's metadata (inside its transaction)."""
+    """Copy the staged rows into `raw.<kind>` with the load's metadata (inside its transaction).
+
+    `by_sql`: from the temporary table `stage_rows` filled.
+    """
     columns = ", ".join(EXTRACTS[kind].columns)
     con.execute(
         f"insert into raw.{kind} ({columns}, _load_id, _source_file, _source_sha256, "
         f"_source_row, _loaded_at) select {columns}, ?, ?, ?, _source_row, ? "
-        f"from {staging_table(kind)}",
+        f"from {staging_table(kind, by_sql=by_sql)}",
         [load_id, file_name, sha256, loaded_at],
     )
 
@@ -108,7 +157,9 @@ class DateRange:
         values = frame[self.column].dropna()
         if values.empty:
             return
-        low, high = values.min(), values.max()
+        self.add_range(values.min(), values.max())
+
+    def add_range(self, low: pd.Timestamp, high: pd.Timestamp) -> None:
         self.first = low if self.first is None else min(self.first, low)
         self.last = high if self.last is None else max(self.last, high)
 
