@@ -80,20 +80,32 @@ def load(
     file_name: str,
     data_root: Path,
     place: Callable[[duckdb.DuckDBPyConnection], Placement],
+    read_by_sql: Callable[[], sql_reading.CleanCsv | None] | None = None,
 ) -> Loaded:
     """Read and check one file, then publish it to `raw` in one transaction, or not at all.
 
     Rows are staged chunk by chunk; the file's rows reach `raw.<kind>` together with its
     `raw.load_log` row in a single transaction, and `place` runs inside that transaction so the
-    load id is taken and used atomically.
+    load id is taken and used atomically. `read_by_sql`: the file's SQL reading
+    (`sql_reading.read_clean_csv`), when the caller had it made ahead.
     """
     dates = staging.DateRange(kind)
     try:
-        staged = sql_reading.stage_clean_csv(
-            con, path, kind, scan, settings.pii_key, settings.chunk_rows, settings.accepted_dates
+        clean = (
+            read_by_sql()
+            if read_by_sql is not None
+            else sql_reading.read_clean_csv(
+                con,
+                path,
+                kind,
+                scan,
+                settings.pii_key,
+                settings.chunk_rows,
+                settings.accepted_dates,
+            )
         )
-        if staged is not None:
-            reading = _read_by_sql(staged, path, kind, scan, settings, dates)
+        if clean is not None:
+            reading = _read_by_sql(clean, path, kind, scan, settings, dates)
         else:
             reading = _staged_by_chunks(con, path, kind, scan, settings, dates)
         if reading.log:
@@ -109,7 +121,7 @@ def load(
                 file_name,
                 scan.sha256,
                 placement.loaded_at,
-                by_sql=staged is not None,
+                rows=None if clean is None else clean.rows,
             )
             con.execute(
                 "insert into raw.load_log (load_id, kind, file_name, sha256, rows, loaded_at, "
@@ -139,7 +151,7 @@ def load(
 
 
 def _read_by_sql(
-    staged: sql_reading.StagedCsv,
+    staged: sql_reading.CleanCsv,
     path: Path,
     kind: str,
     scan: readers.ByteScan,
@@ -150,7 +162,7 @@ def _read_by_sql(
     if staged.first is not None and staged.last is not None:
         dates.add_range(staged.first, staged.last)
     reading = Reading(path, kind, scan, (), settings.chunk_rows, settings.accepted_dates)
-    reading.rows = staged.rows
+    reading.rows = staged.rows.num_rows
     reading.encoding = staged.encoding
     reading.extra_columns = staged.extra_columns
     return reading

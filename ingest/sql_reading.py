@@ -33,6 +33,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ingest import identity, parsing, readers, staging
 from ingest.extracts import (
@@ -111,10 +112,10 @@ def line_layout(path: Path) -> LineLayout:
 
 
 @dataclass(frozen=True)
-class StagedCsv:
-    """A file staged by SQL: every row vouched for."""
+class CleanCsv:
+    """A file typed by SQL, every row vouched for: its raw rows, ready to publish."""
 
-    rows: int
+    rows: pa.Table  # the raw columns and `_source_row`
     encoding: str
     extra_columns: list[str]
     first: pd.Timestamp | None  # the earliest and latest value of the kind's date field
@@ -129,7 +130,7 @@ def hmac_pads(key: bytes) -> tuple[bytes, bytes]:
     return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
 
 
-def stage_clean_csv(
+def read_clean_csv(
     con: duckdb.DuckDBPyConnection,
     path: Path,
     kind: str,
@@ -137,12 +138,13 @@ def stage_clean_csv(
     pii_key: bytes,
     chunk_rows: int,
     accepted_dates: AcceptedDates,
-) -> StagedCsv | None:
-    """Stage the file's rows in the kind's temporary staging table, `chunk_rows` at a time
-    (`staging.stage_rows`), when SQL can vouch for every one.
+) -> CleanCsv | None:
+    """The file's raw rows, typed `chunk_rows` at a time (`staging.stage_rows`), when SQL can
+    vouch for every one.
 
     None: the file is not one this path reads, or some row is in doubt; the pandas path then
-    reads the file its own way.
+    reads the file its own way. `con` only computes (it may be a cursor of another thread):
+    nothing is written to the warehouse here.
     """
     extract = EXTRACTS[kind]
     if kind not in SQL_KINDS or path.suffix.lower() != ".csv" or not 0 < scan.size <= MAX_BYTES:
@@ -161,30 +163,31 @@ def stage_clean_csv(
         text = _text_rows(con, path, header.row, header.width)
         if text.num_rows != expected_rows:
             return None
-        staging.create_staging(con, kind, by_sql=True)
         query = _typed_query(kind, header.positions, header.row + 1)
         params = _query_params(pii_key, accepted_dates)
+        typed: list[pa.Table] = []
         for start in range(0, text.num_rows, chunk_rows):
-            staging.stage_rows(con, kind, text.slice(start, chunk_rows), query, params)
-        date_column = extract.date_field
-        ((doubts, first, last),) = con.execute(
-            f"select count_if(_doubt), min({date_column}), max({date_column}) "
-            f"from {staging.staging_table(kind, by_sql=True)}"
-        ).fetchall()
+            staging.stage_rows(con, kind, text.slice(start, chunk_rows), query, params, typed)
+        rows = pa.concat_tables(typed)
     except duckdb.FatalException:
         raise
     except duckdb.Error:
         # The reader refused the file (a ragged row, a stray quote): the pandas path says why.
         return None
-    if doubts:
+    if pc.any(rows.column("_doubt")).as_py():
         return None
-    return StagedCsv(
-        rows=text.num_rows,
+    dates = rows.column(extract.date_field)
+    return CleanCsv(
+        rows=rows.drop_columns(["_doubt"]),
         encoding=encoding,
         extra_columns=header.extra_columns,
-        first=None if first is None else pd.Timestamp(first),
-        last=None if last is None else pd.Timestamp(last),
+        first=_timestamp(pc.min(dates).as_py()),
+        last=_timestamp(pc.max(dates).as_py()),
     )
+
+
+def _timestamp(value: datetime | None) -> pd.Timestamp | None:
+    return None if value is None else pd.Timestamp(value)
 
 
 def _text_rows(con: duckdb.DuckDBPyConnection, path: Path, skip: int, width: int) -> pa.Table:

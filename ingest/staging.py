@@ -4,8 +4,8 @@ Chunks land in `ingest_staging.<kind>`, each committed on its own, so that DuckD
 out instead of holding a whole file's rows in one open transaction: memory stays flat with file
 size. Nothing else reads that schema; a copy left by a crash is replaced at the next load.
 
-Rows typed by SQL (`ingest.sql_reading`, files under its size limit) wait in a temporary table
-instead (`stage_rows`): written to no log, gone with the connection.
+Rows typed by SQL (`ingest.sql_reading`, files under its size limit) wait in memory instead, as
+Arrow tables (`stage_rows`): nothing is written before the load's own transaction.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from ingest import identity, parsing
 from ingest.extracts import EXTRACTS, IDENTITY_TYPES, FieldType
 
 STAGING_SCHEMA = "ingest_staging"
-# The name a chunk of text rows is registered under while `stage_rows` types it.
+# The names a chunk of text rows is registered under while `stage_rows` types it, and a file's
+# typed rows while `publish` copies them.
 TEXT_ROWS = "ingest_text_rows"
+TYPED_ROWS = "ingest_typed_rows"
 
 
 def _select_list(kind: str) -> str:
@@ -47,24 +49,13 @@ def hash_identities(kind: str, frame: pd.DataFrame, key: bytes) -> pd.DataFrame:
     return frame
 
 
-def staging_table(kind: str, *, by_sql: bool = False) -> str:
-    """The scratch table of a kind: in the warehouse for pandas chunks (each committed, so
-    DuckDB writes them out), a temporary table for rows staged by SQL (`stage_rows`)."""
-    return f"temp.{STAGING_SCHEMA}_{kind}" if by_sql else f"{STAGING_SCHEMA}.{kind}"
+def staging_table(kind: str) -> str:
+    return f"{STAGING_SCHEMA}.{kind}"
 
 
-def create_staging(con: duckdb.DuckDBPyConnection, kind: str, *, by_sql: bool = False) -> None:
-    """An empty scratch table with the raw columns and the row number, outside `raw`.
-
-    `by_sql`: the temporary table of `stage_rows`, with a `_doubt` flag per row as well.
-    """
+def create_staging(con: duckdb.DuckDBPyConnection, kind: str) -> None:
+    """An empty scratch table with the raw columns and the row number, outside `raw`."""
     columns = ", ".join(EXTRACTS[kind].columns)
-    if by_sql:
-        con.execute(
-            f"create or replace temp table {STAGING_SCHEMA}_{kind} as "
-            f"select {columns}, _source_row, false as _doubt from raw.{kind} limit 0"
-        )
-        return
     con.execute(f"create schema if not exists {STAGING_SCHEMA}")
     con.execute(
         f"create or replace table {staging_table(kind)} as "
@@ -74,7 +65,6 @@ def create_staging(con: duckdb.DuckDBPyConnection, kind: str, *, by_sql: bool = 
 
 def drop_staging(con: duckdb.DuckDBPyConnection, kind: str) -> None:
     con.execute(f"drop table if exists {staging_table(kind)}")
-    con.execute(f"drop table if exists {staging_table(kind, by_sql=True)}")
 
 
 def stage(con: duckdb.DuckDBPyConnection, kind: str, frame: pd.DataFrame) -> None:
@@ -101,22 +91,18 @@ def stage_rows(
     rows: pa.Table,
     query: str,
     params: dict[str, object],
+    staged: list[pa.Table],
 ) -> None:
-    """Append one chunk of text rows, typed by SQL (`ingest.sql_reading`), to the kind's
-    temporary staging table.
+    """Type one chunk of a file's text rows in SQL (`ingest.sql_reading`) and append the result
+    to `staged`, the file's rows so far, held in memory until `publish`.
 
-    `query` reads the chunk as `TEXT_ROWS` and yields the raw columns, `_source_row` and
-    `_doubt`, in that order.
+    `query` reads the chunk as `TEXT_ROWS` and yields the raw columns of `kind`, `_source_row`
+    and `_doubt`.
     """
-    columns = ", ".join(EXTRACTS[kind].columns)
     used = {name: value for name, value in params.items() if f"${name}" in query}
     con.register(TEXT_ROWS, rows)
     try:
-        con.execute(
-            f"insert into {staging_table(kind, by_sql=True)} ({columns}, _source_row, _doubt) "
-            f"{query}",
-            used,
-        )
+        staged.append(con.sql(query, params=used).to_arrow_table())
     finally:
         con.unregister(TEXT_ROWS)
 
@@ -129,19 +115,25 @@ def publish(
     sha256: str,
     loaded_at: datetime,
     *,
-    by_sql: bool = False,
+    rows: pa.Table | None = None,
 ) -> None:
     """Copy the staged rows into `raw.<kind>` with the load's metadata (inside its transaction).
 
-    `by_sql`: from the temporary table `stage_rows` filled.
+    `rows`: the rows `stage_rows` typed, instead of the staging table's.
     """
     columns = ", ".join(EXTRACTS[kind].columns)
-    con.execute(
-        f"insert into raw.{kind} ({columns}, _load_id, _source_file, _source_sha256, "
-        f"_source_row, _loaded_at) select {columns}, ?, ?, ?, _source_row, ? "
-        f"from {staging_table(kind, by_sql=by_sql)}",
-        [load_id, file_name, sha256, loaded_at],
-    )
+    source = TYPED_ROWS if rows is not None else staging_table(kind)
+    if rows is not None:
+        con.register(TYPED_ROWS, rows)
+    try:
+        con.execute(
+            f"insert into raw.{kind} ({columns}, _load_id, _source_file, _source_sha256, "
+            f"_source_row, _loaded_at) select {columns}, ?, ?, ?, _source_row, ? from {source}",
+            [load_id, file_name, sha256, loaded_at],
+        )
+    finally:
+        if rows is not None:
+            con.unregister(TYPED_ROWS)
 
 
 class DateRange:

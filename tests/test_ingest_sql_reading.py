@@ -38,9 +38,9 @@ def _load(root: Path, files: Sequence[File], by_sql: bool, monkeypatch: pytest.M
         paths.inbox(kind).mkdir(parents=True, exist_ok=True)
         (paths.inbox(kind) / name).write_bytes(data)
     read_by_sql: list[str] = []
-    real = sql_reading.stage_clean_csv
+    real = sql_reading.read_clean_csv
 
-    def stage(con, path, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def read(con, path, *args, **kwargs):  # type: ignore[no-untyped-def]
         if not by_sql:
             return None
         staged = real(con, path, *args, **kwargs)
@@ -49,8 +49,8 @@ def _load(root: Path, files: Sequence[File], by_sql: bool, monkeypatch: pytest.M
         return staged
 
     with monkeypatch.context() as patch:
-        patch.setattr(sql_reading, "stage_clean_csv", stage)
-        assert loading.sql_reading.stage_clean_csv is stage
+        patch.setattr(sql_reading, "read_clean_csv", read)
+        assert loading.sql_reading.read_clean_csv is read
         results = ingest_inbox(paths, pii_key=KEY)
     outcome = []
     for result in results:
