@@ -59,13 +59,15 @@ BATCH_ROWS = 8192
 # A timestamp this path reads itself: ISO 8601 with seconds and fractions optional (at most six
 # digits: microseconds, as the warehouse keeps them), and a `Z` or `+hh:mm` offset or none. Any
 # other form the pandas path accepts (a decimal comma, `+hh`, `+hhmm`, nanoseconds) sends the
-# file there.
-_TIMESTAMP_SHAPE = (
-    "[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,6})?)?"
-    "(Z|[+-][0-9]{2}:[0-9]{2})?"
+# file there. Hours, minutes and seconds are in range: DuckDB would read hour 24 as the next
+# midnight and accept offsets past 23:59, which pandas refuses.
+_WALL_CLOCK = (
+    "[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,6})?)?"
 )
+_NAIVE_SHAPE = _WALL_CLOCK
+_OFFSET_SHAPE = f"{_WALL_CLOCK}(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
 # Naive (wall-clock) times are read in SQL only within these years; the two offsets Toronto uses
-# there (-04:00 and -05:00) are both tried (see `_timestamp_columns`).
+# there: `toronto_years`, read by `_timestamp_instant`.
 _NAIVE_FROM = "2000-01-01"
 _NAIVE_UNTIL = "2100-01-01"
 
@@ -300,7 +302,13 @@ def _typed_query(kind: str, positions: dict[str, int], first_line: int) -> str:
     extract = EXTRACTS[kind]
     present = [f for f in extract.fields if f.column and f.name in positions]
     stamps = [f.name for f in present if f.type is TS]
-    cells = ", ".join(f"trim(coalesce(c{positions[f.name]}, '')) as v_{f.name}" for f in present)
+    # Timestamps and booleans are read untrimmed: with a space at an end they are in doubt.
+    cells = ", ".join(
+        f"coalesce(c{positions[f.name]}, '') as v_{f.name}"
+        if f.type in (TS, FieldType.BOOLEAN)
+        else f"trim(coalesce(c{positions[f.name]}, '')) as v_{f.name}"
+        for f in present
+    )
     query = f"select _row, {cells} from {staging.TEXT_ROWS}"
     for level in (_timestamp_shape, _timestamp_parts, _timestamp_instant):
         if stamps:
@@ -344,29 +352,22 @@ def _absent(field: Field) -> str:
 
 
 def _timestamp_shape(name: str) -> list[str]:
-    """Whether a cell is in a form read here, and whether it ends in an offset."""
+    """Whether a cell is a naive time (`n_`) or a time with an offset (`o_`) in a form read
+    here; a cell that is neither is in doubt unless blank."""
     v = f"v_{name}"
     return [
-        f"regexp_full_match({v}, '{_TIMESTAMP_SHAPE}') as s_{name}",
-        f"(right({v}, 1) = 'Z' or substr({v}, -6, 1) in ('+', '-')) as o_{name}",
+        f"regexp_full_match({v}, '{_NAIVE_SHAPE}') as n_{name}",
+        f"regexp_full_match({v}, '{_OFFSET_SHAPE}') as o_{name}",
     ]
 
 
 def _timestamp_parts(name: str) -> list[str]:
     """The time written: `w_` the wall-clock time of a naive cell, `a_` the instant of a cell
-    with an offset; NULL unless shaped and in range.
-
-    DuckDB reads hour 24 as the next midnight and accepts offsets past 23:59; pandas refuses
-    both, so they are left unread (the row is then in doubt)."""
-    v, shaped, offset = f"v_{name}", f"s_{name}", f"o_{name}"
-    read = f"{shaped} and substr({v}, 12, 2) <= '23'"
-    offset_in_range = (
-        f"(right({v}, 1) = 'Z' or (substr({v}, -5, 2) <= '23' and right({v}, 2) <= '59'))"
-    )
+    with an offset (NULL for an impossible date, such as 2025-02-29)."""
+    v = f"v_{name}"
     return [
-        f"case when {read} and not {offset} then try_cast({v} as timestamp) end as w_{name}",
-        f"case when {read} and {offset} and {offset_in_range} "
-        f"then try_cast({v} as timestamptz) end as a_{name}",
+        f"case when n_{name} then try_cast({v} as timestamp) end as w_{name}",
+        f"case when o_{name} then try_cast({v} as timestamptz) end as a_{name}",
     ]
 
 
