@@ -103,7 +103,7 @@ def ingest_inbox(
             to_load, waiting = filing.inbox_files(paths.inbox(kind))
             for path in waiting:
                 report(FileResult(kind, path.name, SKIPPED, reason=filing.waiting_reason(path)))
-            with _ReadAhead(con, kind, settings) as ahead:
+            with _ReadAhead(kind, settings) as ahead:
                 for path, read in ahead.each(to_load):
                     report(_ingest_file(con, paths, path, kind, settings, read))
     return results
@@ -129,16 +129,20 @@ class _Read:
 
 
 class _ReadAhead:
-    """Reads the next file of a kind (byte scan, SQL typing into memory) on a second DuckDB
-    connection in a worker thread, while the current file commits on the first: the two use
-    both cores. Reading writes nothing, so a file read ahead and then found a duplicate, or a
-    run stopped half-way, leaves no trace of it."""
+    """Reads the next file of a kind (byte scan, SQL typing into memory) in a worker thread,
+    while the current file commits: the two use both cores. Reading writes nothing, so a file
+    read ahead and then found a duplicate, or a run stopped half-way, leaves no trace of it.
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, kind: str, settings: Settings) -> None:
+    The worker computes in a DuckDB of its own, in memory, never a connection to the warehouse:
+    a query running there would keep the warehouse from checkpointing at a commit, and its
+    write-ahead log (and memory) would grow until a later checkpoint could run.
+    """
+
+    def __init__(self, kind: str, settings: Settings) -> None:
         self.kind = kind
         self.settings = settings
-        self.cursor = con.cursor()
-        self.cursor.execute("set TimeZone = 'UTC'")  # as `o211.warehouse.connect` sets it
+        self.scratch = duckdb.connect()
+        self.scratch.execute("set TimeZone = 'UTC'")  # as `o211.warehouse.connect` sets it
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="o211-read-ahead")
 
     def __enter__(self) -> _ReadAhead:
@@ -146,7 +150,7 @@ class _ReadAhead:
 
     def __exit__(self, *exc_info: object) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
-        self.cursor.close()
+        self.scratch.close()
 
     def each(self, files: Sequence[Path]) -> Iterator[tuple[Path, Future[_Read]]]:
         """Each file with its reading, the next file's reading already under way."""
@@ -168,7 +172,7 @@ class _ReadAhead:
         settings = self.settings
         try:
             clean = sql_reading.read_clean_csv(
-                self.cursor,
+                self.scratch,
                 path,
                 self.kind,
                 scan,
