@@ -1,8 +1,9 @@
 """One file, one transaction: its rows and its `raw.load_log` row commit together or not at all.
 
-Rows are first checked, hashed and staged chunk by chunk outside `raw` (`ingest.staging`), so
-memory stays flat however large the file; the copy into `raw.<kind>` and the load-log row then
-commit in one transaction, with the load id taken inside it.
+Rows are first checked, hashed and staged chunk by chunk outside `raw` (`ingest.staging`): by
+DuckDB in SQL when it can vouch for every row of a CSV (`ingest.sql_reading`), else through
+pandas chunks, whose problems make the rejection. The copy into `raw.<kind>` and the load-log
+row then commit in one transaction, with the load id taken inside it.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest import contracts, identity, readers, staging
+from ingest import contracts, identity, readers, sql_reading, staging
 from ingest.reading import Reading, funding_sources_for
 from o211.full_disk import is_disk_full
 from o211.paths import DataPaths
@@ -88,23 +89,34 @@ def load(
     file_name: str,
     data_root: Path,
     place: Callable[[duckdb.DuckDBPyConnection], Placement],
+    read_by_sql: Callable[[], sql_reading.CleanCsv | None] | None = None,
 ) -> Loaded:
     """Read and check one file, then publish it to `raw` in one transaction, or not at all.
 
     Rows are staged chunk by chunk; the file's rows reach `raw.<kind>` together with its
     `raw.load_log` row in a single transaction, and `place` runs inside that transaction so the
-    load id is taken and used atomically.
+    load id is taken and used atomically. `read_by_sql`: the file's SQL reading
+    (`sql_reading.read_clean_csv`), when the caller had it made ahead.
     """
-    reading = Reading(
-        path, kind, scan, funding_sources_for(kind), settings.chunk_rows, settings.accepted_dates
-    )
     dates = staging.DateRange(kind)
-    with _staging_table(con, kind):
-        for frame in reading.typed_chunks():
-            if reading.log:
-                continue  # keep reading to list every problem, but stage nothing more
-            dates.add(frame)
-            staging.stage(con, kind, staging.hash_identities(kind, frame, settings.pii_key))
+    with _staging_dropped(con, kind):
+        clean = (
+            read_by_sql()
+            if read_by_sql is not None
+            else sql_reading.read_clean_csv(
+                con,
+                path,
+                kind,
+                scan,
+                settings.pii_key,
+                settings.chunk_rows,
+                settings.accepted_dates,
+            )
+        )
+        if clean is not None:
+            reading = _read_by_sql(clean, path, kind, scan, settings, dates)
+        else:
+            reading = _staged_by_chunks(con, path, kind, scan, settings, dates)
         if reading.log:
             return Loaded(reading, None)
         first, last = dates.dates()
@@ -112,7 +124,13 @@ def load(
         try:
             placement = place(con)
             staging.publish(
-                con, kind, placement.load_id, file_name, scan.sha256, placement.loaded_at
+                con,
+                kind,
+                placement.load_id,
+                file_name,
+                scan.sha256,
+                placement.loaded_at,
+                rows=None if clean is None else clean.rows,
             )
             con.execute(
                 "insert into raw.load_log (load_id, kind, file_name, sha256, rows, loaded_at, "
@@ -140,9 +158,8 @@ def load(
 
 
 @contextmanager
-def _staging_table(con: duckdb.DuckDBPyConnection, kind: str) -> Iterator[None]:
-    """The kind's scratch table for the length of one load, dropped after it."""
-    staging.create_staging(con, kind)
+def _staging_dropped(con: duckdb.DuckDBPyConnection, kind: str) -> Iterator[None]:
+    """Drop the kind's scratch table (made by a load read in chunks) when the load ends."""
     try:
         yield
     except BaseException:
@@ -163,6 +180,45 @@ def roll_back(con: duckdb.DuckDBPyConnection) -> None:
     """
     with contextlib.suppress(duckdb.TransactionException):
         con.rollback()
+
+
+def _read_by_sql(
+    staged: sql_reading.CleanCsv,
+    path: Path,
+    kind: str,
+    scan: readers.ByteScan,
+    settings: Settings,
+    dates: staging.DateRange,
+) -> Reading:
+    """The reading of a file DuckDB staged, every row vouched for (`ingest.sql_reading`)."""
+    if staged.first is not None and staged.last is not None:
+        dates.add_range(staged.first, staged.last)
+    reading = Reading(path, kind, scan, (), settings.chunk_rows, settings.accepted_dates)
+    reading.rows = staged.rows.num_rows
+    reading.encoding = staged.encoding
+    reading.extra_columns = staged.extra_columns
+    return reading
+
+
+def _staged_by_chunks(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    kind: str,
+    scan: readers.ByteScan,
+    settings: Settings,
+    dates: staging.DateRange,
+) -> Reading:
+    """Every other file: pandas chunks, typed and checked, hashed, staged; problems listed."""
+    reading = Reading(
+        path, kind, scan, funding_sources_for(kind), settings.chunk_rows, settings.accepted_dates
+    )
+    staging.create_staging(con, kind)
+    for frame in reading.typed_chunks():
+        if reading.log:
+            continue  # keep reading to list every problem, but stage nothing more
+        dates.add(frame)
+        staging.stage(con, kind, staging.hash_identities(kind, frame, settings.pii_key))
+    return reading
 
 
 def _relative(path: Path, root: Path) -> str:

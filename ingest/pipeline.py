@@ -9,12 +9,14 @@ together per file and re-exports the names callers use.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from ingest import contracts, filing, readers, warehouse
+from ingest import contracts, filing, readers, sql_reading, warehouse
 from ingest.blocklist import BLOCKLISTED_KINDS, guarded_blocklist, load_blocklist
 from ingest.checking import check_file
 from ingest.extracts import EXTRACTS
@@ -109,14 +111,92 @@ def ingest_inbox(
             to_load, waiting = filing.inbox_files(paths.inbox(kind))
             for path in waiting:
                 report(FileResult(kind, path.name, SKIPPED, reason=filing.waiting_reason(path)))
-            for path in to_load:
-                # The load of this file was undone (one transaction) and it was not moved.
-                stays = (
-                    f"{kind} file {path.name} stays in the inbox, as do the {kind} files after it"
-                )
-                with stop_when_full(paths.root, stays):
-                    report(_ingest_file(con, paths, path, kind, settings))
+            with _ReadAhead(kind, settings) as ahead:
+                for path, read in ahead.each(to_load):
+                    # The load of this file was undone (one transaction) and it was not moved.
+                    stays = (
+                        f"{kind} file {path.name} stays in the inbox, "
+                        f"as do the {kind} files after it"
+                    )
+                    with stop_when_full(paths.root, stays):
+                        report(_ingest_file(con, paths, path, kind, settings, read))
     return results
+
+
+@dataclass
+class _Read:
+    """What was read of a file ahead of its turn: its byte scan and its SQL reading, or the
+    error each raised (raised again where the file's own turn would have met it)."""
+
+    scan: readers.ByteScan | Exception
+    clean: sql_reading.CleanCsv | Exception | None = None
+
+    def scanned(self) -> readers.ByteScan:
+        if isinstance(self.scan, Exception):
+            raise self.scan
+        return self.scan
+
+    def read_by_sql(self) -> sql_reading.CleanCsv | None:
+        if isinstance(self.clean, Exception):
+            raise self.clean
+        return self.clean
+
+
+class _ReadAhead:
+    """Reads the next file of a kind (byte scan, SQL typing into memory) in a worker thread,
+    while the current file commits: the two use both cores. Reading writes nothing, so a file
+    read ahead and then found a duplicate, or a run stopped half-way, leaves no trace of it.
+
+    The worker computes in a DuckDB of its own, in memory, never a connection to the warehouse:
+    a query running there would keep the warehouse from checkpointing at a commit, and its
+    write-ahead log (and memory) would grow until a later checkpoint could run.
+    """
+
+    def __init__(self, kind: str, settings: Settings) -> None:
+        self.kind = kind
+        self.settings = settings
+        self.scratch = duckdb.connect()
+        self.scratch.execute("set TimeZone = 'UTC'")  # as `o211.warehouse.connect` sets it
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="o211-read-ahead")
+
+    def __enter__(self) -> _ReadAhead:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.scratch.close()
+
+    def each(self, files: Sequence[Path]) -> Iterator[tuple[Path, Future[_Read]]]:
+        """Each file with its reading, the next file's reading already under way."""
+        following = self.read(files[0]) if files else None
+        for number, path in enumerate(files):
+            current = following
+            following = self.read(files[number + 1]) if number + 1 < len(files) else None
+            assert current is not None
+            yield path, current
+
+    def read(self, path: Path) -> Future[_Read]:
+        return self.pool.submit(self._read, path)
+
+    def _read(self, path: Path) -> _Read:
+        try:
+            scan = readers.scan_bytes(path)
+        except Exception as error:
+            return _Read(error)
+        settings = self.settings
+        try:
+            clean = sql_reading.read_clean_csv(
+                self.scratch,
+                path,
+                self.kind,
+                scan,
+                settings.pii_key,
+                settings.chunk_rows,
+                settings.accepted_dates,
+            )
+        except Exception as error:
+            return _Read(scan, error)
+        return _Read(scan, clean)
 
 
 def _ingest_file(
@@ -125,6 +205,7 @@ def _ingest_file(
     path: Path,
     kind: str,
     settings: Settings,
+    ahead: Future[_Read],
 ) -> FileResult:
     """Load, reject or settle one inbox file; an unexpected error before the commit rejects it.
 
@@ -134,7 +215,8 @@ def _ingest_file(
     """
     sha256 = ""
     try:
-        scan = readers.scan_bytes(path)
+        read = ahead.result()
+        scan = read.scanned()
         sha256 = scan.sha256
         known = con.execute(
             "select load_id, archive_path from raw.load_log where sha256 = ? "
@@ -150,7 +232,15 @@ def _ingest_file(
             return Placement(load_id, loaded_at, archive_path)
 
         loaded = load(
-            con, path, kind, scan, settings, file_name=path.name, data_root=paths.root, place=place
+            con,
+            path,
+            kind,
+            scan,
+            settings,
+            file_name=path.name,
+            data_root=paths.root,
+            place=place,
+            read_by_sql=read.read_by_sql,
         )
     except Exception as error:
         if warehouse_failure(error):

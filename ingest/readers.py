@@ -48,6 +48,7 @@ __all__ = [
     "open_csv",
     "open_workbook",
     "plain_error",
+    "read_csv_header",
     "scan_bytes",
     "whole_file",
 ]
@@ -171,6 +172,21 @@ def open_csv(
         header=header,
         chunks=_csv_chunks(handle, header, chunk_rows),
     )
+
+
+def read_csv_header(
+    path: Path,
+    scan: ByteScan,
+    known: Sequence[str],
+    required: Sequence[str],
+    *,
+    legacy_encoding_allowed: bool = False,
+    title_rows_allowed: bool = False,
+) -> tuple[str, Header]:
+    """The encoding name and the header `open_csv` would find, reading no further."""
+    codec, encoding_name = _text_encoding(scan, path, legacy_encoding_allowed)
+    with path.open("r", encoding=codec, newline="") as handle:
+        return encoding_name, _find_csv_header(handle, known, required, title_rows_allowed)
 
 
 def _find_csv_header(

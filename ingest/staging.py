@@ -3,6 +3,9 @@
 Chunks land in `ingest_staging.<kind>`, each committed on its own, so that DuckDB can write them
 out instead of holding a whole file's rows in one open transaction: memory stays flat with file
 size. Nothing else reads that schema; a copy left by a crash is replaced at the next load.
+
+Rows typed by SQL (`ingest.sql_reading`, files under its size limit) wait in memory instead, as
+Arrow tables (`stage_rows`): nothing is written before the load's own transaction.
 """
 
 from __future__ import annotations
@@ -11,11 +14,16 @@ from datetime import date, datetime
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from ingest import identity, parsing
 from ingest.extracts import EXTRACTS, IDENTITY_TYPES, FieldType
 
 STAGING_SCHEMA = "ingest_staging"
+# The names a chunk of text rows is registered under while `stage_rows` types it, and a file's
+# typed rows while `publish` copies them.
+TEXT_ROWS = "ingest_text_rows"
+TYPED_ROWS = "ingest_typed_rows"
 
 
 def _select_list(kind: str) -> str:
@@ -47,8 +55,8 @@ def staging_table(kind: str) -> str:
 
 def create_staging(con: duckdb.DuckDBPyConnection, kind: str) -> None:
     """An empty scratch table with the raw columns and the row number, outside `raw`."""
-    con.execute(f"create schema if not exists {STAGING_SCHEMA}")
     columns = ", ".join(EXTRACTS[kind].columns)
+    con.execute(f"create schema if not exists {STAGING_SCHEMA}")
     con.execute(
         f"create or replace table {staging_table(kind)} as "
         f"select {columns}, _source_row from raw.{kind} limit 0"
@@ -77,6 +85,28 @@ def stage(con: duckdb.DuckDBPyConnection, kind: str, frame: pd.DataFrame) -> Non
         con.unregister("ingest_chunk")
 
 
+def stage_rows(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    rows: pa.Table,
+    query: str,
+    params: dict[str, object],
+    staged: list[pa.Table],
+) -> None:
+    """Type one chunk of a file's text rows in SQL (`ingest.sql_reading`) and append the result
+    to `staged`, the file's rows so far, held in memory until `publish`.
+
+    `query` reads the chunk as `TEXT_ROWS` and yields the raw columns of `kind`, `_source_row`
+    and `_doubt`.
+    """
+    used = {name: value for name, value in params.items() if f"${name}" in query}
+    con.register(TEXT_ROWS, rows)
+    try:
+        staged.append(con.sql(query, params=used).to_arrow_table())
+    finally:
+        con.unregister(TEXT_ROWS)
+
+
 def publish(
     con: duckdb.DuckDBPyConnection,
     kind: str,
@@ -84,15 +114,26 @@ def publish(
     file_name: str,
     sha256: str,
     loaded_at: datetime,
+    *,
+    rows: pa.Table | None = None,
 ) -> None:
-    """Copy the staged rows into `raw.<kind>` with the load's metadata (inside its transaction)."""
+    """Copy the staged rows into `raw.<kind>` with the load's metadata (inside its transaction).
+
+    `rows`: the rows `stage_rows` typed, instead of the staging table's.
+    """
     columns = ", ".join(EXTRACTS[kind].columns)
-    con.execute(
-        f"insert into raw.{kind} ({columns}, _load_id, _source_file, _source_sha256, "
-        f"_source_row, _loaded_at) select {columns}, ?, ?, ?, _source_row, ? "
-        f"from {staging_table(kind)}",
-        [load_id, file_name, sha256, loaded_at],
-    )
+    source = TYPED_ROWS if rows is not None else staging_table(kind)
+    if rows is not None:
+        con.register(TYPED_ROWS, rows)
+    try:
+        con.execute(
+            f"insert into raw.{kind} ({columns}, _load_id, _source_file, _source_sha256, "
+            f"_source_row, _loaded_at) select {columns}, ?, ?, ?, _source_row, ? from {source}",
+            [load_id, file_name, sha256, loaded_at],
+        )
+    finally:
+        if rows is not None:
+            con.unregister(TYPED_ROWS)
 
 
 class DateRange:
@@ -108,7 +149,9 @@ class DateRange:
         values = frame[self.column].dropna()
         if values.empty:
             return
-        low, high = values.min(), values.max()
+        self.add_range(values.min(), values.max())
+
+    def add_range(self, low: pd.Timestamp, high: pd.Timestamp) -> None:
         self.first = low if self.first is None else min(self.first, low)
         self.last = high if self.last is None else max(self.last, high)
 

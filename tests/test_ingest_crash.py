@@ -30,7 +30,7 @@ from ingest.pipeline import ingest_inbox
 from o211.paths import DataPaths
 
 readers.CHUNK_ROWS = {CHUNK_ROWS}
-real_stage = staging.stage
+real_stage, real_stage_rows = staging.stage, staging.stage_rows
 
 
 def slow_stage(*args):
@@ -38,7 +38,13 @@ def slow_stage(*args):
     time.sleep({PAUSE_SECONDS})
 
 
+def slow_stage_rows(*args):  # the SQL way (ingest.sql_reading) stages chunks of text rows
+    real_stage_rows(*args)
+    time.sleep({PAUSE_SECONDS})
+
+
 staging.stage = slow_stage
+staging.stage_rows = slow_stage_rows
 print("ready", flush=True)
 ingest_inbox(DataPaths(Path(sys.argv[1])), kinds=["calls"], pii_key=sys.argv[2].encode())
 print("finished", flush=True)

@@ -41,15 +41,23 @@ def test_an_unexpected_error_rejects_that_file_and_the_next_file_loads(tmp_path,
     paths = data_dir(tmp_path)
     drop(paths, "calls", "calls_a_broken.csv", good_csv("calls", first=1))
     drop(paths, "calls", "calls_b_good.csv", good_csv("calls", first=10))
-    real = staging.stage
+    real, real_rows = staging.stage, staging.stage_rows
+    refusal = NotImplementedError("a library refused a value in /srv/o211/data/inbox/calls")
 
-    # Staging is past the reader's own error handling, where the year-1 crash happened.
+    # Staging is past the reader's own error handling, where the year-1 crash happened: the
+    # pandas way stages typed frames, the SQL way (`ingest.sql_reading`) chunks of text rows.
     def stage(con, kind, frame):
         if "HX-CA-00001" in set(frame["contact_id"]):
-            raise NotImplementedError("a library refused a value in /srv/o211/data/inbox/calls")
+            raise refusal
         return real(con, kind, frame)
 
+    def stage_rows(con, kind, rows, *args):
+        if any("HX-CA-00001" in column.to_pylist() for column in rows.columns):
+            raise refusal
+        return real_rows(con, kind, rows, *args)
+
     monkeypatch.setattr(staging, "stage", stage)
+    monkeypatch.setattr(staging, "stage_rows", stage_rows)
     broken, good = ingest(paths)
 
     assert (broken.status, good.status) == (REJECTED, ACCEPTED)

@@ -14,12 +14,14 @@ written when a pause begins, so the test knows the moment exactly.
   `archive/`, i.e. after its load committed (operations.md: re-running loads the file once). The
   marker's second line names the file.
 - `O211_FAULT_PAUSE_IN_FILE=<seconds>` with `O211_FAULT_IN_FILE_KIND=<kind>`: after the first
-  chunk of that kind's first file is staged (`ingest.staging.stage`), before its commit.
+  chunk of that kind's first file is staged (`ingest.staging.stage`, or `stage_rows` for a CSV
+  DuckDB reads itself), before its commit.
 
 And one slow-down, so a kill lands in the middle of a file rather than between files:
 
 - `O211_FAULT_SLOW_INGEST=<seconds>`: ingest reads chunks of `SLOW_CHUNK_ROWS` rows and sleeps
-  that long after staging each one (`ingest.staging.stage`), patched in once the module loads.
+  that long after staging each one (`ingest.staging.stage` or `stage_rows`), patched in once the
+  module loads.
 """
 
 import importlib.abc
@@ -123,27 +125,37 @@ def _slow_readers(readers: ModuleType) -> None:
     readers.CHUNK_ROWS = SLOW_CHUNK_ROWS
 
 
+# Both ways of staging a chunk: typed pandas frames (`stage`) and, for the CSVs DuckDB reads
+# itself (`ingest.sql_reading`), chunks of text rows typed in SQL (`stage_rows`).
+_STAGING_FUNCTIONS = ("stage", "stage_rows")
+
+
 def _slow_staging(staging: ModuleType) -> None:
-    real_stage = staging.stage
+    def sleeping(real_stage: Callable[..., None]) -> Callable[..., None]:
+        def stage_then_sleep(*args, **kwargs):  # type: ignore[no-untyped-def]
+            real_stage(*args, **kwargs)
+            time.sleep(float(_SLOW_INGEST))
 
-    def stage_then_sleep(*args, **kwargs):  # type: ignore[no-untyped-def]
-        real_stage(*args, **kwargs)
-        time.sleep(float(_SLOW_INGEST))
+        return stage_then_sleep
 
-    staging.stage = stage_then_sleep
+    for name in _STAGING_FUNCTIONS:
+        setattr(staging, name, sleeping(getattr(staging, name)))
 
 
 def _pause_in_file(staging: ModuleType) -> None:
-    real_stage = staging.stage
     paused: list[bool] = []
 
-    def stage_then_pause(con, kind, *args, **kwargs):  # type: ignore[no-untyped-def]
-        real_stage(con, kind, *args, **kwargs)
-        if kind == _IN_FILE_KIND and not paused:
-            paused.append(True)
-            _pause(_IN_FILE, kind)
+    def pausing(real_stage: Callable[..., None]) -> Callable[..., None]:
+        def stage_then_pause(con, kind, *args, **kwargs):  # type: ignore[no-untyped-def]
+            real_stage(con, kind, *args, **kwargs)
+            if kind == _IN_FILE_KIND and not paused:
+                paused.append(True)
+                _pause(_IN_FILE, kind)
 
-    staging.stage = stage_then_pause
+        return stage_then_pause
+
+    for name in _STAGING_FUNCTIONS:
+        setattr(staging, name, pausing(getattr(staging, name)))
 
 
 if _IN_FILE and _IN_FILE_KIND:
