@@ -47,6 +47,7 @@ _STAGES_SQL = """
     from marts.service_data_schedule
     order by fiscal_year, period_end, stage
 """
+_FISCAL_YEARS_SQL = "select distinct fiscal_year from marts.service_data_schedule"
 _MONTHLY_SQL = """
     select month_start, element_order, element, value, numerator, denominator
     from marts.monthly_elements
@@ -146,6 +147,12 @@ def read_all_report_data(warehouse: Path, ended_before: date | None = None) -> l
             for s in stages
             if ended_before is None or s.period_end < ended_before
         ]
+
+
+def scheduled_fiscal_years(warehouse: Path) -> set[str]:
+    """The fiscal years the Service Data Schedule mart holds (those with data that counts)."""
+    with _marts(warehouse) as con:
+        return {str(row[0]) for row in _rows(con, _FISCAL_YEARS_SQL)}
 
 
 def _read(con: duckdb.DuckDBPyConnection, fiscal_year: str, stage: str) -> ReportData:

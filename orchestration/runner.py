@@ -202,10 +202,13 @@ def build(paths: DataPaths) -> bool:
     return True
 
 
+NO_DATA = "no data"
+
+
 @dataclass(frozen=True)
 class ReportOutcome:
     stage: ReportStage
-    status: str  # written, unchanged, or failed (then `problem` says why in one line)
+    status: str  # written, unchanged, failed or no data (then `problem` says why in one line)
     version: int | None
     paths: tuple[str, ...]
     problem: str = ""
@@ -291,14 +294,46 @@ def warehouse_fiscal_years(paths: DataPaths) -> list[str]:
 
 
 def due_reports(today: date, fiscal_years: Sequence[str] | None = None) -> list[ReportOutcome]:
-    """Write every report whose period has ended; unchanged ones are left as they are."""
+    """Write every report whose period has ended; unchanged ones are left as they are.
+
+    Without `fiscal_years`, the years are those the loaded files touch; one the marts hold no
+    schedule for (only a call segment past midnight on 31 March reached it, say) is listed as
+    having nothing to report instead of failing every nightly run until its data arrives.
+    """
+    empty: set[str] = set()
     if fiscal_years is None:
-        loaded = warehouse_fiscal_years(DataPaths.from_env())
+        paths = DataPaths.from_env()
+        loaded = warehouse_fiscal_years(paths)
         years = sorted(set(known_fiscal_years()) | set(loaded))
+        empty = years_without_schedule(paths, years)
     else:
         years = list(fiscal_years)
     due = stages_due(today, years, stage_end_months(), report_delay_days())
-    return [report_or_failure(stage) for stage in due]
+    return [
+        nothing_to_report(stage) if stage.fiscal_year in empty else report_or_failure(stage)
+        for stage in due
+    ]
+
+
+def years_without_schedule(paths: DataPaths, years: Sequence[str]) -> set[str]:
+    """The `years` the built marts hold no schedule for; none when the marts cannot be read
+    (each report then fails with the reason)."""
+    from exports.marts import scheduled_fiscal_years
+    from exports.report_data import ReportDataMissing
+
+    try:
+        scheduled = scheduled_fiscal_years(paths.warehouse)
+    except ReportDataMissing:
+        return set()
+    return set(years) - scheduled
+
+
+def nothing_to_report(stage: ReportStage) -> ReportOutcome:
+    problem = (
+        f"no contact, session or expenditure of fiscal year {stage.fiscal_year} counts yet"
+        " (the loaded files only touch it): nothing to report until its extracts arrive"
+    )
+    return ReportOutcome(stage, NO_DATA, None, (), problem)
 
 
 def report_or_failure(stage: ReportStage) -> ReportOutcome:

@@ -10,10 +10,11 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from o211.calendar import ReportStage
-from o211.paths import REPO_ROOT
+from o211.paths import REPO_ROOT, DataPaths
 from orchestration import runner
 from orchestration.settings import dagster_home
 
@@ -51,6 +52,38 @@ def test_one_failing_stage_is_reported_and_the_others_are_still_written(monkeypa
     assert line is not None
     assert line.startswith("1 of 3 due report(s) failed (2025-26 Q3: the marts hold no")
     assert runner.failed_reports_line(outcomes[:1]) is None
+
+
+def test_a_year_the_loaded_files_only_touch_has_nothing_to_report(tmp_path, monkeypatch):
+    # A call that began at 23:58 on 31 March has a segment dated 1 April: the load log then
+    # reaches into the next fiscal year, whose marts hold nothing until its extracts arrive.
+    monkeypatch.setenv("O211_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("O211_REPORT_DELAY_DAYS", "5")
+    paths = DataPaths.from_env()
+    paths.warehouse.parent.mkdir(parents=True)
+    with duckdb.connect(str(paths.warehouse)) as con:
+        con.execute("create schema marts")
+        con.execute("create table marts.service_data_schedule (fiscal_year varchar)")
+        con.execute("insert into marts.service_data_schedule values ('2025-26')")
+    monkeypatch.setattr(runner, "warehouse_fiscal_years", lambda _: ["2025-26", "2026-27"])
+    monkeypatch.setattr(runner, "known_fiscal_years", lambda: [])
+    written = []
+
+    def report(fiscal_year: str, stage: str) -> runner.ReportOutcome:
+        written.append((fiscal_year, stage))
+        return runner.ReportOutcome(ReportStage(fiscal_year, stage), "written", 1, ("x.xlsx",))
+
+    monkeypatch.setattr(runner, "report", report)
+    outcomes = runner.due_reports(date(2026, 12, 3))
+    assert written == [("2025-26", "Q2"), ("2025-26", "Q3"), ("2025-26", "final")]
+    assert [(str(o.stage), o.status) for o in outcomes][-1] == ("2026-27 Q2", runner.NO_DATA)
+    assert "fiscal year 2026-27" in outcomes[-1].problem
+    assert runner.failed_reports_line(outcomes) is None
+
+
+def test_without_marts_no_year_is_passed_over_so_each_report_says_why(tmp_path, monkeypatch):
+    monkeypatch.setenv("O211_DATA_DIR", str(tmp_path))
+    assert runner.years_without_schedule(DataPaths.from_env(), ["2025-26"]) == set()
 
 
 def _o211(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
